@@ -1,0 +1,28 @@
+# The test command CI runs (.ci/run) and the README documents.
+GO ?= go
+PKGS := ./...
+
+.PHONY: test vet fmt-check light fake bench
+
+## test: vet, gofmt check, and the race-enabled short test suite.
+test: vet fmt-check
+	$(GO) test -race -short -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## light: the main job, the light load scenario against the embedded fake.
+light:
+	$(GO) test ./perf -run TestLoadLight -v -count=1
+
+## fake: the X-Agent fake as a standalone server on 127.0.0.1:8000.
+fake:
+	$(GO) run ./scripts/fakeapi -addr 127.0.0.1:8000
+
+## bench: per-endpoint throughput benchmarks.
+bench:
+	$(GO) test ./perf -run '^$$' -bench . -benchtime 2s
