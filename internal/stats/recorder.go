@@ -1,0 +1,298 @@
+package stats
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// TotalName is the name of the aggregate entry.
+const TotalName = "Aggregated"
+
+// maxExceptions bounds the distinct exception messages kept; later ones are counted under the last.
+const maxExceptions = 1000
+
+// maxFailureGroups bounds the distinct failure groups kept, so a server that puts
+// a unique id in every error cannot grow the table without limit.
+const maxFailureGroups = 10_000
+
+// Recorder collects Results. Record may be called from many goroutines; one
+// aggregator goroutine owns all statistics. Close must be called once, after the
+// last Record.
+type Recorder struct {
+	in      chan Result
+	exc     chan Exception
+	ctl     chan func(*state)
+	done    chan struct{}
+	users   atomic.Int64
+	closeMu sync.Once
+	final   Snapshot
+	now     func() time.Time
+	tick    time.Duration
+}
+
+// Option configures a Recorder.
+type Option func(*Recorder)
+
+// WithClock sets the clock used for snapshots and the time series (tests).
+func WithClock(now func() time.Time) Option { return func(r *Recorder) { r.now = now } }
+
+// WithInterval sets the time-series interval (default one second).
+func WithInterval(d time.Duration) Option { return func(r *Recorder) { r.tick = d } }
+
+type state struct {
+	start      time.Time
+	entries    map[Key]*Entry
+	totalReq   int64 // the aggregate's histograms are merged from the entries at snapshot time
+	totalFail  int64
+	failures   map[failKey]*Failure
+	exceptions map[string]*Exception
+	excOrder   []string
+	series     []Point
+	// the current interval of the time series
+	ivService  *hdrhistogram.Histogram
+	ivResponse *hdrhistogram.Histogram
+	ivReq      int64
+	ivFail     int64
+	ivStart    time.Time
+}
+
+type failKey struct{ method, name, err string }
+
+// NewRecorder starts a Recorder whose run begins now.
+func NewRecorder(opts ...Option) *Recorder {
+	r := &Recorder{
+		in:   make(chan Result, 8192),
+		exc:  make(chan Exception, 64),
+		ctl:  make(chan func(*state)),
+		done: make(chan struct{}),
+		now:  time.Now,
+		tick: time.Second,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	st := newState(r.now())
+	go r.loop(st)
+	return r
+}
+
+func newState(start time.Time) *state {
+	return &state{
+		start:      start,
+		entries:    make(map[Key]*Entry),
+		failures:   make(map[failKey]*Failure),
+		exceptions: make(map[string]*Exception),
+		ivService:  NewHistogram(),
+		ivResponse: NewHistogram(),
+		ivStart:    start,
+	}
+}
+
+// Record sends one result to the aggregator.
+func (r *Recorder) Record(res Result) { r.in <- res }
+
+// Exception records a harness-side error.
+func (r *Recorder) Exception(message, traceback string) {
+	r.exc <- Exception{Message: message, Traceback: traceback, Count: 1}
+}
+
+// SetUsers records the current number of running users.
+func (r *Recorder) SetUsers(n int) { r.users.Store(int64(n)) }
+
+// Users is the current number of running users.
+func (r *Recorder) Users() int { return int(r.users.Load()) }
+
+// Snapshot returns a deep copy of the statistics so far, including every result
+// recorded before the call.
+func (r *Recorder) Snapshot() Snapshot {
+	reply := make(chan Snapshot, 1)
+	select {
+	case r.ctl <- func(st *state) { reply <- r.snapshot(st) }:
+		return <-reply
+	case <-r.done:
+		return r.final
+	}
+}
+
+// Reset clears the statistics and restarts the clock, as Locust's reset button does.
+func (r *Recorder) Reset() {
+	ok := make(chan struct{})
+	select {
+	case r.ctl <- func(st *state) { *st = *newState(r.now()); close(ok) }:
+		<-ok
+	case <-r.done:
+	}
+}
+
+// Close stops the aggregator after it has taken every recorded result and returns
+// the final snapshot. Calling it again returns the same snapshot.
+func (r *Recorder) Close() Snapshot {
+	r.closeMu.Do(func() {
+		close(r.in)
+		<-r.done
+	})
+	return r.final
+}
+
+func (r *Recorder) loop(st *state) {
+	defer close(r.done)
+	ticker := time.NewTicker(r.tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case res, ok := <-r.in:
+			if !ok {
+				r.drainExceptions(st)
+				r.closeInterval(st, r.now(), true)
+				r.final = r.snapshot(st)
+				return
+			}
+			st.add(&res)
+			// Take what is already queued before looking at the other channels.
+			for range len(r.in) {
+				res, ok = <-r.in
+				if !ok {
+					break
+				}
+				st.add(&res)
+			}
+		case e := <-r.exc:
+			st.addException(e)
+		case f := <-r.ctl:
+			r.drain(st)
+			f(st)
+		case now := <-ticker.C:
+			r.drain(st)
+			r.closeInterval(st, now, false)
+		}
+	}
+}
+
+// drain takes every queued result and exception so that a snapshot includes them.
+func (r *Recorder) drain(st *state) {
+	for range len(r.in) {
+		res, ok := <-r.in
+		if !ok {
+			return
+		}
+		st.add(&res)
+	}
+	r.drainExceptions(st)
+}
+
+func (r *Recorder) drainExceptions(st *state) {
+	for {
+		select {
+		case e := <-r.exc:
+			st.addException(e)
+		default:
+			return
+		}
+	}
+}
+
+func (st *state) add(res *Result) {
+	k := Key{Method: res.Method, Name: res.Name}
+	e := st.entries[k]
+	if e == nil {
+		e = newEntry(res.Method, res.Name)
+		st.entries[k] = e
+	}
+	e.add(res)
+	st.totalReq++
+	st.ivReq++
+	_ = st.ivService.RecordValue(clampMicros(res.Latency))
+	_ = st.ivResponse.RecordValue(clampMicros(res.ResponseTime()))
+	if res.Error == "" {
+		return
+	}
+	st.ivFail++
+	st.totalFail++
+	fk := failKey{res.Method, res.Name, res.Error}
+	f := st.failures[fk]
+	if f == nil {
+		if len(st.failures) >= maxFailureGroups {
+			fk = failKey{res.Method, res.Name, "(other errors: too many distinct messages)"}
+			f = st.failures[fk]
+		}
+		if f == nil {
+			f = &Failure{Method: fk.method, Name: fk.name, Error: fk.err, FirstSeen: res.Start}
+			st.failures[fk] = f
+		}
+	}
+	f.Occurrences++
+	if res.Start.After(f.LastSeen) {
+		f.LastSeen = res.Start
+	}
+}
+
+func (st *state) addException(e Exception) {
+	x := st.exceptions[e.Message]
+	if x == nil {
+		if len(st.exceptions) >= maxExceptions {
+			x = st.exceptions[st.excOrder[len(st.excOrder)-1]]
+		} else {
+			x = &Exception{Message: e.Message, Traceback: e.Traceback}
+			st.exceptions[e.Message] = x
+			st.excOrder = append(st.excOrder, e.Message)
+		}
+	}
+	x.Count += e.Count
+}
+
+// closeInterval appends the current interval to the time series. A final partial
+// interval is kept only when it saw requests.
+func (r *Recorder) closeInterval(st *state, now time.Time, final bool) {
+	secs := now.Sub(st.ivStart).Seconds()
+	if secs <= 0 || (final && st.ivReq == 0) {
+		return
+	}
+	p := Point{
+		Time:          now,
+		Users:         r.Users(),
+		Requests:      st.ivReq,
+		Failures:      st.ivFail,
+		RPS:           float64(st.ivReq) / secs,
+		FailPS:        float64(st.ivFail) / secs,
+		P50MS:         quantileMS(st.ivService, 50),
+		P95MS:         quantileMS(st.ivService, 95),
+		RespP50MS:     quantileMS(st.ivResponse, 50),
+		RespP95MS:     quantileMS(st.ivResponse, 95),
+		TotalRequests: st.totalReq,
+		TotalFailures: st.totalFail,
+	}
+	st.series = append(st.series, p)
+	st.ivService.Reset()
+	st.ivResponse.Reset()
+	st.ivReq, st.ivFail = 0, 0
+	st.ivStart = now
+}
+
+func (r *Recorder) snapshot(st *state) Snapshot {
+	s := Snapshot{
+		Start:  st.start,
+		End:    r.now(),
+		Users:  r.Users(),
+		Total:  *newEntry("", TotalName),
+		Series: append([]Point(nil), st.series...),
+	}
+	s.Entries = make([]Entry, 0, len(st.entries))
+	for _, e := range st.entries {
+		s.Entries = append(s.Entries, e.Clone())
+		s.Total.Merge(*e)
+	}
+	sortEntries(s.Entries)
+	s.Failures = make([]Failure, 0, len(st.failures))
+	for _, f := range st.failures {
+		s.Failures = append(s.Failures, *f)
+	}
+	sortFailures(s.Failures)
+	s.Exceptions = make([]Exception, 0, len(st.excOrder))
+	for _, m := range st.excOrder {
+		s.Exceptions = append(s.Exceptions, *st.exceptions[m])
+	}
+	return s
+}
