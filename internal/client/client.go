@@ -1,0 +1,362 @@
+// Package client is the HTTP client of a load test: a shared tuned transport, one
+// Session per user (cookies, default headers such as a bearer token), named
+// requests judged the way Locust's catch_response judges them, bounded body
+// reading, readable failure names, and one stats.Result per request.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/xagent/perfharness/internal/stats"
+)
+
+// Options configures the shared transport.
+type Options struct {
+	// Timeout bounds one request, headers and body (default 30 s).
+	Timeout time.Duration
+	// MaxIdlePerHost is the number of idle keep-alive connections kept per host;
+	// it should be at least the number of users (default 1024).
+	MaxIdlePerHost int
+	// Insecure accepts any TLS certificate.
+	Insecure bool
+	// MaxBody is the most of a response body read; the rest is discarded with the
+	// connection (default 10 MiB).
+	MaxBody int64
+	// Compression lets the transport negotiate gzip (off: the load measures the server, not inflate).
+	Compression bool
+}
+
+// Normalize fills the defaults.
+func (o Options) Normalize() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.MaxIdlePerHost <= 0 {
+		o.MaxIdlePerHost = 1024
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 10 << 20
+	}
+	return o
+}
+
+// Recorder receives one Result per request.
+type Recorder interface {
+	Record(stats.Result)
+}
+
+// Client is shared by all users of a run: one transport, one base URL.
+type Client struct {
+	base      *url.URL
+	transport *http.Transport
+	opts      Options
+	rec       Recorder
+}
+
+// New returns a Client for the base URL (scheme http or https and a host).
+func New(base string, rec Recorder, opts Options) (*Client, error) {
+	u, err := ParseHost(base)
+	if err != nil {
+		return nil, err
+	}
+	opts = opts.Normalize()
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: min(opts.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        0, // no global cap; per-host cap below
+		MaxIdleConnsPerHost: opts.MaxIdlePerHost,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: min(opts.Timeout, 10*time.Second),
+		DisableCompression:  !opts.Compression,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: opts.Insecure}, //nolint:gosec // the user asked for it
+	}
+	return &Client{base: u, transport: tr, opts: opts, rec: rec}, nil
+}
+
+// ParseHost validates a -host value: scheme http or https and a host name.
+func ParseHost(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("host %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("host %q: scheme must be http or https, e.g. http://localhost:8000", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("host %q: no host name, e.g. http://localhost:8000", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("host %q: must not have a query or fragment", raw)
+	}
+	return u, nil
+}
+
+// Base is the base URL requests are made against.
+func (c *Client) Base() string { return c.base.String() }
+
+// CloseIdle closes the transport's idle connections.
+func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
+
+// NewSession returns one user's session: its own cookie jar and headers over the shared transport.
+func (c *Client) NewSession() *Session {
+	jar, _ := cookiejar.New(nil) // never fails with nil options
+	return &Session{
+		c:      c,
+		http:   &http.Client{Transport: c.transport, Jar: jar, Timeout: c.opts.Timeout},
+		header: make(http.Header),
+	}
+}
+
+// Request is one named request of a task.
+type Request struct {
+	Method string
+	Path   string // relative to the base URL, with its query
+	// Name is what statistics group by (default Path).
+	Name string
+	// JSON is sent as the body with Content-Type application/json when non-nil.
+	JSON []byte
+	// Header holds extra headers for this request only.
+	Header http.Header
+	// Accept lists the status codes that count as success; empty means any 2xx.
+	Accept []int
+	// Check, when set, judges the body of an accepted response; an error marks the request failed.
+	Check func(status int, body []byte) error
+	// Keep keeps the body in the Response (bounded by Options.MaxBody).
+	Keep bool
+}
+
+// Response is what a task learns of one request.
+type Response struct {
+	Status  int
+	Body    []byte // only with Request.Keep or Request.Check; valid until the session's next request
+	Latency time.Duration
+	// Failure is the failure text recorded for this request, empty on success.
+	Failure string
+	// Err is the transport error, if any.
+	Err error
+}
+
+// OK reports whether the request counted as a success.
+func (r Response) OK() bool { return r.Failure == "" }
+
+// Session is one user's HTTP session. It is not safe for concurrent use.
+type Session struct {
+	c      *Client
+	http   *http.Client
+	header http.Header
+	buf    []byte
+}
+
+// SetHeader sets a header sent with every request of this session.
+func (s *Session) SetHeader(key, value string) { s.header.Set(key, value) }
+
+// DelHeader removes a session header.
+func (s *Session) DelHeader(key string) { s.header.Del(key) }
+
+// Close releases the session's resources.
+func (s *Session) Close() {
+	if s.buf != nil {
+		bufPool.Put(&s.buf)
+		s.buf = nil
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// Do sends the request, reads the body, judges it and records one Result.
+// intended is when the schedule wanted it sent (zero: now).
+func (s *Session) Do(ctx context.Context, req Request, intended time.Time) Response {
+	name := req.Name
+	if name == "" {
+		name = req.Path
+	}
+	var body io.Reader
+	if req.JSON != nil {
+		body = bytes.NewReader(req.JSON)
+	}
+	start := time.Now()
+	resp := s.do(ctx, req, body)
+	resp.Latency = time.Since(start)
+	s.c.rec.Record(stats.Result{
+		Method:   req.Method,
+		Name:     name,
+		Start:    start,
+		Intended: intended,
+		Latency:  resp.Latency,
+		Bytes:    int64(len(resp.Body)) + resp.discarded,
+		Status:   resp.Status,
+		Error:    resp.Failure,
+	})
+	if !req.Keep && req.Check == nil {
+		resp.Body = nil
+	}
+	return resp.Response
+}
+
+type result struct {
+	Response
+	discarded int64
+}
+
+func (s *Session) do(ctx context.Context, req Request, body io.Reader) (out result) {
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, s.c.base.String()+req.Path, body)
+	if err != nil {
+		out.Err = err
+		out.Failure = "InvalidRequest: " + err.Error()
+		return out
+	}
+	for k, v := range s.header {
+		hreq.Header[k] = v
+	}
+	for k, v := range req.Header {
+		hreq.Header[k] = v
+	}
+	if req.JSON != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	hresp, err := s.http.Do(hreq)
+	if err != nil {
+		out.Err = err
+		out.Failure = ErrorName(err)
+		return out
+	}
+	defer hresp.Body.Close()
+	out.Status = hresp.StatusCode
+	keep := req.Keep || req.Check != nil
+	if keep {
+		if s.buf == nil {
+			s.buf = (*bufPool.Get().(*[]byte))[:0]
+		}
+		s.buf, err = readBounded(s.buf[:0], hresp.Body, s.c.opts.MaxBody)
+		out.Body = s.buf
+	} else {
+		out.discarded, err = discard(hresp.Body, s.c.opts.MaxBody)
+	}
+	if err != nil {
+		out.Err = err
+		out.Failure = ErrorName(err)
+		return out
+	}
+	if !accepted(out.Status, req.Accept) {
+		out.Failure = fmt.Sprintf("Got status code %d", out.Status)
+		return out
+	}
+	if req.Check != nil {
+		if err := req.Check(out.Status, out.Body); err != nil {
+			out.Failure = err.Error()
+		}
+	}
+	return out
+}
+
+// errBodyTooLarge is returned when a body exceeds Options.MaxBody.
+var errBodyTooLarge = errors.New("response body exceeds the read limit")
+
+func readBounded(dst []byte, r io.Reader, limit int64) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			if int64(len(dst)) >= limit {
+				return dst, errBodyTooLarge
+			}
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)) > limit {
+			return dst[:limit], errBodyTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+var discardPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func discard(r io.Reader, limit int64) (int64, error) {
+	bp := discardPool.Get().(*[]byte)
+	defer discardPool.Put(bp)
+	n, err := io.CopyBuffer(io.Discard, io.LimitReader(onlyReader{r}, limit+1), *bp)
+	if err != nil {
+		return n, err
+	}
+	if n > limit {
+		return limit, errBodyTooLarge
+	}
+	return n, nil
+}
+
+// onlyReader hides WriterTo so CopyBuffer uses the pooled buffer.
+type onlyReader struct{ io.Reader }
+
+func accepted(status int, accept []int) bool {
+	if len(accept) == 0 {
+		return status >= 200 && status < 300
+	}
+	for _, a := range accept {
+		if a == status {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrorName turns a transport error into a short, stable failure name like
+// Locust's (ConnectionRefusedError, Timeout, …) followed by the detail that
+// helps, never by a URL's query or a header.
+func ErrorName(err error) string {
+	var ue *url.Error
+	detail := err
+	if errors.As(err, &ue) {
+		detail = ue.Err
+	}
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return "ResponseTooLarge: " + errBodyTooLarge.Error()
+	case errors.Is(err, context.Canceled):
+		return "Cancelled: the run stopped while the request was in flight"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "ConnectionRefusedError: connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "ConnectionResetError: connection reset by peer"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "RemoteDisconnected: server closed the connection without a complete response"
+	case errors.As(err, &dnsErr):
+		return "NameResolutionError: " + dnsErr.Error()
+	case errors.As(err, &certErr):
+		return "SSLError: certificate verification failed (use -insecure to accept it): " + certErr.Err.Error()
+	case errors.As(err, &recErr):
+		return "SSLError: the server did not speak TLS"
+	case isTimeout(err):
+		return "Timeout: no complete response within the request timeout"
+	}
+	return "RequestError: " + detail.Error()
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, http.ErrHandlerTimeout) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
