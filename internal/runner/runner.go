@@ -1,0 +1,343 @@
+// Package runner executes a scenario: it starts users at the spawn rate up to the
+// target count, runs each user's loop (pick a weighted task, run it, wait), and
+// stops in two steps as k6 does: at the duration (or a stop request) no new task
+// starts; after the grace period the requests still running are cancelled. Every
+// user then runs its OnStop hook.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/xagent/perfharness/internal/client"
+	"github.com/xagent/perfharness/internal/scenario"
+	"github.com/xagent/perfharness/internal/stats"
+)
+
+// Config is one run of a scenario.
+type Config struct {
+	Classes   []scenario.Class
+	Users     int           // target number of users
+	SpawnRate float64       // users started (or stopped) per second
+	Duration  time.Duration // 0: until Stop or the context ends
+	// Grace is how long running tasks may go on after the duration before their
+	// requests are cancelled.
+	Grace    time.Duration
+	Seed     uint64
+	Client   *client.Client
+	Recorder *stats.Recorder
+	// Stop, when closed, stops the run gracefully as the duration does (SIGINT, a UI button).
+	Stop <-chan struct{}
+}
+
+// Validate reports every problem of the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Users < 0 {
+		errs = append(errs, fmt.Errorf("users %d: must not be negative", c.Users))
+	}
+	if c.Users > 1_000_000 {
+		errs = append(errs, fmt.Errorf("users %d: more than 1,000,000 in one process", c.Users))
+	}
+	if !(c.SpawnRate > 0) || math.IsInf(c.SpawnRate, 0) {
+		errs = append(errs, fmt.Errorf("spawn rate %v: must be a positive number of users per second", c.SpawnRate))
+	}
+	if c.Duration < 0 {
+		errs = append(errs, fmt.Errorf("duration %v: must not be negative", c.Duration))
+	}
+	if c.Grace < 0 {
+		errs = append(errs, fmt.Errorf("grace %v: must not be negative", c.Grace))
+	}
+	if c.Client == nil || c.Recorder == nil {
+		errs = append(errs, errors.New("runner needs a client and a recorder"))
+	}
+	if err := scenario.Validate(c.Classes); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// StopReason says why a run stopped.
+type StopReason string
+
+// The reasons a run stops.
+const (
+	StopDuration  StopReason = "duration reached"
+	StopRequested StopReason = "stop requested"
+	StopCancelled StopReason = "context cancelled"
+)
+
+// Summary describes how a run went (its statistics are in the Recorder).
+type Summary struct {
+	Started  time.Time
+	Stopped  time.Time // when no new task could start any more
+	Finished time.Time // when the last user ended
+	Reason   StopReason
+	Spawned  int // users started in all
+	// Cancelled counts tasks and hooks cut short at the grace deadline.
+	Cancelled int
+}
+
+// Interrupted reports whether the run ended before its duration.
+func (s Summary) Interrupted() bool { return s.Reason != StopDuration }
+
+// Runner is one run in progress.
+type Runner struct {
+	cfg      Config
+	scale    chan scaleReq
+	stopping chan struct{}
+	running  atomic.Int64
+	order    []int // class index of the k-th running user
+	spawned  int   // owned by the spawn goroutine until it returns
+
+	cancelled atomic.Int64
+}
+
+type scaleReq struct {
+	users int
+	rate  float64
+}
+
+type user struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+// New validates the configuration and prepares a run.
+func New(cfg Config) (*Runner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Runner{cfg: cfg, scale: make(chan scaleReq, 1), stopping: make(chan struct{})}, nil
+}
+
+// Run executes a scenario and returns when every user has ended.
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	r, err := New(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	return r.Run(ctx)
+}
+
+// Scale changes the target user count and spawn rate of a running run.
+func (r *Runner) Scale(users int, rate float64) error {
+	if users < 0 || !(rate > 0) {
+		return fmt.Errorf("scale to %d users at %v/s: need users >= 0 and a positive rate", users, rate)
+	}
+	select {
+	case <-r.scale: // replace a request not yet taken
+	default:
+	}
+	r.scale <- scaleReq{users, rate}
+	return nil
+}
+
+// Users is the number of users running now.
+func (r *Runner) Users() int { return int(r.running.Load()) }
+
+// Run executes the run; call it once.
+func (r *Runner) Run(ctx context.Context) (Summary, error) {
+	cfg := r.cfg
+	// reqCtx is cancelled at the grace deadline or when ctx ends.
+	reqCtx, cancelReqs := context.WithCancel(ctx)
+	defer cancelReqs()
+	sum := Summary{Started: time.Now()}
+
+	var deadline <-chan time.Time
+	if cfg.Duration > 0 {
+		t := time.NewTimer(cfg.Duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	spawnDone := make(chan []*user, 1)
+	go func() { spawnDone <- r.spawn(reqCtx) }()
+
+	select {
+	case <-deadline:
+		sum.Reason = StopDuration
+	case <-cfg.Stop:
+		sum.Reason = StopRequested
+	case <-ctx.Done():
+		sum.Reason = StopCancelled
+	}
+	sum.Stopped = time.Now()
+	close(r.stopping)
+	users := <-spawnDone
+	sum.Spawned = r.spawned
+
+	// Let running tasks and OnStop hooks finish within the grace period, then
+	// cancel their requests.
+	allIdle := make(chan struct{})
+	go func() {
+		for _, u := range users {
+			<-u.done
+		}
+		close(allIdle)
+	}()
+	if sum.Reason == StopCancelled {
+		cancelReqs()
+	}
+	grace := time.NewTimer(cfg.Grace)
+	select {
+	case <-allIdle:
+	case <-grace.C:
+		cancelReqs()
+	case <-ctx.Done():
+		cancelReqs()
+	}
+	grace.Stop()
+	<-allIdle
+	sum.Cancelled = int(r.cancelled.Load())
+	sum.Finished = time.Now()
+	cfg.Recorder.SetUsers(0)
+	return sum, nil
+}
+
+// spawn starts and stops users to follow the target until the run stops, and
+// returns every user it started, so that Run can wait for all of them.
+func (r *Runner) spawn(ctx context.Context) []*user {
+	cfg := r.cfg
+	target, rate := cfg.Users, cfg.SpawnRate
+	var users, retired []*user
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		wait := time.Duration(-1) // block until scaled or stopped
+		if len(users) != target {
+			wait = max(time.Until(next), 0)
+		}
+		var tick <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			tick = timer.C
+		}
+		select {
+		case <-r.stopping:
+			for _, u := range users {
+				close(u.stop)
+			}
+			return append(retired, users...)
+		case s := <-r.scale:
+			target, rate = s.users, s.rate
+		case <-tick:
+			if len(users) < target {
+				users = append(users, r.startUser(ctx, len(users)))
+			} else if len(users) > target {
+				u := users[len(users)-1]
+				users = users[:len(users)-1]
+				close(u.stop) // it finishes its task and runs OnStop
+				retired = append(retired, u)
+			}
+			next = time.Now().Add(time.Duration(float64(time.Second) / rate))
+		}
+	}
+}
+
+// classOf returns the class index of the k-th running user, extending the
+// Locust spawn order as needed.
+func (r *Runner) classOf(k int) int {
+	if k >= len(r.order) {
+		r.order = scenario.SpawnOrder(r.cfg.Classes, max(2*k, 64))
+	}
+	return r.order[k]
+}
+
+func (r *Runner) startUser(ctx context.Context, slot int) *user {
+	cls := r.cfg.Classes[r.classOf(slot)]
+	id := r.spawned
+	r.spawned++
+	u := &user{stop: make(chan struct{}), done: make(chan struct{})}
+	su := &scenario.User{
+		ID:    id,
+		Class: cls.Name,
+		HTTP:  r.cfg.Client.NewSession(),
+		Rand:  rand.New(rand.NewPCG(r.cfg.Seed, uint64(id))),
+	}
+	if cls.NewState != nil {
+		su.State = cls.NewState()
+	}
+	n := r.running.Add(1)
+	r.cfg.Recorder.SetUsers(int(n))
+	go func() {
+		defer close(u.done)
+		defer func() { r.cfg.Recorder.SetUsers(int(r.running.Add(-1))) }()
+		defer su.HTTP.Close()
+		r.userLoop(ctx, cls, su, u.stop)
+	}()
+	return u
+}
+
+func (r *Runner) userLoop(ctx context.Context, cls scenario.Class, u *scenario.User, stop <-chan struct{}) {
+	if cls.OnStart != nil {
+		r.call(ctx, cls, "on_start", u, cls.OnStart)
+	}
+	picker := cls.TaskPicker()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	intended := time.Now()
+	for {
+		select {
+		case <-stop:
+			r.onStop(ctx, cls, u)
+			return
+		default:
+		}
+		task := cls.Tasks[picker.Pick(u.Rand)]
+		started := time.Now()
+		if cls.Wait.Schedules() {
+			u.Intended = intended
+		} else {
+			u.Intended, intended = started, started
+		}
+		r.call(ctx, cls, task.Name, u, task.Run)
+		took := time.Since(started)
+		wait := cls.Wait.Next(u.Rand, took)
+		if cls.Wait.Schedules() {
+			intended = intended.Add(cls.Wait.Period())
+			wait = max(time.Until(intended), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-stop:
+			timer.Stop()
+			r.onStop(ctx, cls, u)
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+func (r *Runner) onStop(ctx context.Context, cls scenario.Class, u *scenario.User) {
+	if cls.OnStop != nil {
+		r.call(ctx, cls, "on_stop", u, cls.OnStop)
+	}
+}
+
+// call runs a task or hook, turning a returned error or a panic into an
+// exception; the user carries on.
+func (r *Runner) call(ctx context.Context, cls scenario.Class, what string, u *scenario.User, f func(context.Context, *scenario.User) error) {
+	if ctx.Err() == nil {
+		defer func() {
+			if ctx.Err() != nil {
+				r.cancelled.Add(1) // cut short at the grace deadline
+			}
+		}()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.cfg.Recorder.Exception(fmt.Sprintf("%s.%s: panic: %v", cls.Name, what, p), string(debug.Stack()))
+		}
+	}()
+	if err := f(ctx, u); err != nil && ctx.Err() == nil {
+		r.cfg.Recorder.Exception(fmt.Sprintf("%s.%s: %v", cls.Name, what, err), "")
+	}
+}
