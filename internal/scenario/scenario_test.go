@@ -136,3 +136,19 @@ func TestValidateAndSelect(t *testing.T) {
 	require.ErrorContains(t, err, "unknown user class Nope (known: A, B)")
 	assert.Equal(t, []string{"A", "B"}, ParseNames(" A, ,B,"))
 }
+
+func TestParseTimespan(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{
+		"60s": time.Minute, "5m": 5 * time.Minute, "1h30m": 90 * time.Minute, "60": time.Minute,
+		"1.5": 1500 * time.Millisecond, "500ms": 500 * time.Millisecond, "3h30m10s": 3*time.Hour + 30*time.Minute + 10*time.Second,
+	} {
+		got, err := ParseTimespan(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "-5s", "-1", "soon", "5 minutes", "1e9"} {
+		_, err := ParseTimespan(bad)
+		assert.Error(t, err, bad)
+	}
+}

@@ -170,3 +170,26 @@ func parseSeconds(a string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// ParseTimespan reads a duration as Locust's -t does ("60s", "5m", "1h30m", or a
+// bare number of seconds) and as Go does ("1.5s", "500ms"); it must not be negative.
+func ParseTimespan(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration (e.g. 60s, 5m, 1h30m)")
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 || f > 1e7 {
+			return 0, fmt.Errorf("duration %q: out of range", s)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: not a duration (e.g. 60s, 5m, 1h30m)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("duration %q: must not be negative", s)
+	}
+	return d, nil
+}

@@ -11,6 +11,7 @@ package stats
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -276,4 +277,13 @@ func sortFailures(fs []Failure) {
 		return cmp.Or(cmp.Compare(b.Occurrences, a.Occurrences), cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.Method, b.Method), cmp.Compare(a.Error, b.Error))
 	})
+}
+
+// Label names an entry as "METHOD name", without repeating a method the name
+// already starts with (X-Agent's names are like "GET /goals (auth)").
+func (e Entry) Label() string {
+	if e.Method == "" || strings.HasPrefix(e.Name, e.Method+" ") {
+		return e.Name
+	}
+	return e.Method + " " + e.Name
 }
