@@ -86,7 +86,6 @@ func newState(start time.Time) *state {
 		failures:   make(map[failKey]*Failure),
 		exceptions: make(map[string]*Exception),
 		ivService:  NewHistogram(),
-		ivResponse: NewHistogram(),
 		ivStart:    start,
 	}
 }
@@ -204,8 +203,7 @@ func (st *state) add(res *Result) {
 	e.add(res)
 	st.totalReq++
 	st.ivReq++
-	_ = st.ivService.RecordValue(clampMicros(res.Latency))
-	_ = st.ivResponse.RecordValue(clampMicros(res.ResponseTime()))
+	st.ivResponse = recordBoth(st.ivService, st.ivResponse, res)
 	if res.Error == "" {
 		return
 	}
@@ -259,14 +257,14 @@ func (r *Recorder) closeInterval(st *state, now time.Time, final bool) {
 		FailPS:        float64(st.ivFail) / secs,
 		P50MS:         quantileMS(st.ivService, 50),
 		P95MS:         quantileMS(st.ivService, 95),
-		RespP50MS:     quantileMS(st.ivResponse, 50),
-		RespP95MS:     quantileMS(st.ivResponse, 95),
+		RespP50MS:     quantileMS(responseHist(st.ivService, st.ivResponse), 50),
+		RespP95MS:     quantileMS(responseHist(st.ivService, st.ivResponse), 95),
 		TotalRequests: st.totalReq,
 		TotalFailures: st.totalFail,
 	}
 	st.series = append(st.series, p)
 	st.ivService.Reset()
-	st.ivResponse.Reset()
+	st.ivResponse = nil
 	st.ivReq, st.ivFail = 0, 0
 	st.ivStart = now
 }

@@ -64,6 +64,8 @@ type Entry struct {
 	// Service holds service times (sent → last byte) in microseconds.
 	Service *hdrhistogram.Histogram
 	// Response holds response times from the intended start in microseconds.
+	// While recording it stays nil as long as every response time equals its
+	// service time (no schedule ran late), which saves a histogram write per result.
 	Response *hdrhistogram.Histogram
 }
 
@@ -73,7 +75,7 @@ func NewHistogram() *hdrhistogram.Histogram {
 }
 
 func newEntry(method, name string) *Entry {
-	return &Entry{Method: method, Name: name, Service: NewHistogram(), Response: NewHistogram()}
+	return &Entry{Method: method, Name: name, Service: NewHistogram()}
 }
 
 func clampMicros(d time.Duration) int64 {
@@ -104,16 +106,38 @@ func (e *Entry) add(r *Result) {
 	}
 	e.SumMicros += us
 	e.ContentBytes += r.Bytes
+	e.Response = recordBoth(e.Service, e.Response, r)
+}
+
+// recordBoth records a result's service time in service and its response time
+// in response, which is nil while the two clocks have always agreed: on the
+// first result where they differ it starts as a copy of service.
+func recordBoth(service, response *hdrhistogram.Histogram, r *Result) *hdrhistogram.Histogram {
+	rt := r.ResponseTime()
+	if response == nil && rt != r.Latency {
+		response = cloneHist(service)
+	}
 	// RecordValue fails only outside the bounds, which clampMicros rules out.
-	_ = e.Service.RecordValue(clampMicros(r.Latency))
-	_ = e.Response.RecordValue(clampMicros(r.ResponseTime()))
+	_ = service.RecordValue(clampMicros(r.Latency))
+	if response != nil {
+		_ = response.RecordValue(clampMicros(rt))
+	}
+	return response
+}
+
+// responseHist is the response-time histogram, service time where the clocks agreed.
+func responseHist(service, response *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if response == nil {
+		return service
+	}
+	return response
 }
 
 // Clone returns a deep copy.
 func (e Entry) Clone() Entry {
 	c := e
 	c.Service = cloneHist(e.Service)
-	c.Response = cloneHist(e.Response)
+	c.Response = cloneHist(responseHist(e.Service, e.Response))
 	return c
 }
 
@@ -140,11 +164,9 @@ func (e *Entry) Merge(o Entry) {
 	if e.Service == nil {
 		e.Service = NewHistogram()
 	}
-	if e.Response == nil {
-		e.Response = NewHistogram()
-	}
+	e.Response = cloneHist(responseHist(e.Service, e.Response))
 	e.Service.Merge(o.Service)
-	e.Response.Merge(o.Response)
+	e.Response.Merge(responseHist(o.Service, o.Response))
 }
 
 // AvgMS is the mean service time in milliseconds.
@@ -165,7 +187,9 @@ func (e Entry) MaxMS() float64 { return float64(e.MaxMicros) / usPerMillis }
 func (e Entry) ServiceMS(q float64) float64 { return quantileMS(e.Service, q) }
 
 // ResponseMS is the q-th percentile (0–100) of intended-start response time in milliseconds.
-func (e Entry) ResponseMS(q float64) float64 { return quantileMS(e.Response, q) }
+func (e Entry) ResponseMS(q float64) float64 {
+	return quantileMS(responseHist(e.Service, e.Response), q)
+}
 
 // FailRatio is failures over requests, 0 with no requests.
 func (e Entry) FailRatio() float64 {

@@ -205,3 +205,51 @@ func BenchmarkRecord(b *testing.B) {
 	})
 	rec.Close()
 }
+
+// BenchmarkAggregate measures the aggregator's share of recording one result
+// (entry lookup and four histogram writes), without the hand-off.
+func BenchmarkAggregate(b *testing.B) {
+	st := newState(time.Now())
+	names := []string{"/status", "/goals", "/health", "/ready"}
+	r := Result{Method: "GET", Start: time.Now(), Latency: 3 * time.Millisecond, Status: 200}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r.Name = names[i&3]
+		r.Latency += time.Microsecond
+		st.add(&r)
+		i++
+	}
+}
+
+func TestResponseClockStartsAsServiceAndDivergesExactly(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	on := Result{Method: "GET", Name: "/c", Start: now, Latency: 10 * time.Millisecond}
+	late := on
+	late.Intended = now.Add(-time.Second)
+
+	a := NewRecorder()
+	for range 99 {
+		a.Record(on)
+	}
+	a.Record(late)
+	sa := a.Close()
+	e := sa.Entries[0]
+	assert.InDelta(t, 10, e.ResponseMS(50), 0.02, "on-time samples count once in the response clock")
+	assert.InDelta(t, 1010, e.ResponseMS(100), 1.1)
+	assert.EqualValues(t, 100, e.Response.TotalCount())
+	assert.InDelta(t, 10, e.ServiceMS(100), 0.02)
+	require.NotEmpty(t, sa.Series)
+	assert.InDelta(t, 10, sa.Series[0].RespP50MS, 0.02)
+
+	// Merging an entry whose clocks agreed with one where they did not.
+	b := NewRecorder()
+	b.Record(on)
+	sb := b.Close()
+	m := sb.Entries[0].Clone()
+	m.Merge(e)
+	assert.EqualValues(t, 101, m.Response.TotalCount())
+	assert.InDelta(t, 1010, m.ResponseMS(100), 1.1)
+	assert.EqualValues(t, 101, m.Service.TotalCount())
+}
