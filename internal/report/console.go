@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -136,33 +137,62 @@ func writeExceptions(ew *errWriter, s stats.Snapshot) {
 	ew.printf("%s\n\n", strings.Repeat("-", 100))
 }
 
-// WriteGrades writes one line per check: grade, gate status and message.
+// WriteGrades writes the aggregate checks and alerts one per line (PASS, FAIL,
+// or info when not gated), then the endpoints' grades as a table with one
+// column per metric; a gated endpoint check that fails is marked FAIL.
 func WriteGrades(w io.Writer, checks []verdict.Check, alerts []verdict.AlertResult) error {
 	ew := &errWriter{w: w}
 	ew.printf("Performance targets\n")
+	var endpoints []string
+	var metrics []string
+	cells := map[[2]string]string{}
 	for _, c := range checks {
-		where := "Aggregated"
-		if c.Endpoint != "" {
-			where = c.Endpoint
+		if c.Endpoint == "" {
+			ew.printf("  %-4s %s\n", status(c.Gated, !c.Pass), c.Message)
+			continue
 		}
-		status := "info"
+		if !slices.Contains(endpoints, c.Endpoint) {
+			endpoints = append(endpoints, c.Endpoint)
+		}
+		if !slices.Contains(metrics, c.Metric) {
+			metrics = append(metrics, c.Metric)
+		}
+		cell := fmt.Sprintf("%s %s %s", strconv.FormatFloat(c.Value, 'g', 4, 64), verdict.Unit(c.Metric), c.Grade)
 		if c.Gated {
-			status = "PASS"
-			if !c.Pass {
-				status = "FAIL"
-			}
+			cell = status(true, !c.Pass) + " " + cell
 		}
-		ew.printf("  %-4s %-22s %-30s %s\n", status, c.Grade, clip(where, 30), c.Message)
+		cells[[2]string{c.Endpoint, c.Metric}] = cell
 	}
 	for _, a := range alerts {
-		status := "PASS"
-		if a.Fired {
-			status = "FAIL"
+		ew.printf("  %-4s alert: %s\n", status(true, a.Fired), a.Message)
+	}
+	if len(endpoints) > 0 {
+		ew.printf("\nGrades per endpoint (gated only where the target table sets an endpoint target)\n")
+		line := func(first string, col func(m string) string) {
+			var b strings.Builder
+			fmt.Fprintf(&b, "  %-*s", nameWidth, clip(first, nameWidth))
+			for _, m := range metrics {
+				fmt.Fprintf(&b, " %-30s", col(m))
+			}
+			ew.printf("%s\n", strings.TrimRight(b.String(), " "))
 		}
-		ew.printf("  %-4s %-22s %-30s %s\n", status, "alert", "Aggregated", a.Message)
+		line("Name", func(m string) string { return m })
+		for _, ep := range endpoints {
+			line(ep, func(m string) string { return cells[[2]string{ep, m}] })
+		}
 	}
 	ew.printf("\n")
 	return ew.err
+}
+
+func status(gated, failed bool) string {
+	switch {
+	case !gated:
+		return "info"
+	case failed:
+		return "FAIL"
+	}
+	return "PASS"
 }
 
 type errWriter struct {

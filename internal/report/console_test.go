@@ -61,13 +61,20 @@ func TestConsoleGolden(t *testing.T) {
 
 func TestGradesTable(t *testing.T) {
 	table := verdict.Default()
-	checks := table.Evaluate(verdict.Values{"median_ms": 50, "p95_ms": 1500}, nil, verdict.Gate{Metrics: []string{"p95_ms"}})
+	table.Endpoints = map[string]map[string]verdict.Bounds{"GET /slow": {"p95_ms": {Target: 1, Acceptable: 2, Poor: 3}}}
+	checks := table.Evaluate(verdict.Values{"median_ms": 50, "p95_ms": 1500},
+		map[string]verdict.Values{"GET /slow": {"p95_ms": 10, "median_ms": 5}, "GET /fast": {"p95_ms": 0.5}},
+		verdict.Gate{Metrics: []string{"p95_ms"}})
 	var buf bytes.Buffer
 	require.NoError(t, WriteGrades(&buf, checks, table.CheckAlerts(6, 100)))
+	golden(t, "grades.txt", buf.Bytes())
 	out := buf.String()
-	assert.Contains(t, out, "info")
-	assert.Contains(t, out, "FAIL Needs investigation")
-	assert.Regexp(t, `FAIL\s+alert`, out)
+	assert.Contains(t, out, "info median_ms = 50 ms is Target")
+	assert.Contains(t, out, "FAIL p95_ms = 1500 ms is Needs investigation")
+	assert.Contains(t, out, "FAIL alert: failure rate 6%")
+	assert.Contains(t, out, "FAIL 10 ms Poor", "the overridden endpoint target is gated")
+	assert.Contains(t, out, "0.5 ms Target", "inherited endpoint grades are shown")
+	assert.NotContains(t, out, "PASS 0.5 ms", "inherited endpoint grades are not gated")
 }
 
 func TestMS(t *testing.T) {

@@ -37,7 +37,8 @@
 // the aggregate bounds of one metric for that endpoint. Endpoints without an
 // override are graded with the aggregate bounds, except rps: the aggregate rps
 // is a per-instance throughput, so an endpoint is graded on rps only with an
-// override.
+// override. A gate fails a run on an endpoint's metric only where the table
+// overrides it (or with Gate.AllEndpoints); inherited grades are shown, not gated.
 //
 // Parsing is strict: unknown fields, unknown metric names, duplicate keys,
 // missing or negative bounds, bounds out of order and values of the wrong type

@@ -17,6 +17,10 @@ type Gate struct {
 	Metrics []string
 	// MinGrade is the lowest passing grade; zero means GradeAcceptable.
 	MinGrade Grade
+	// AllEndpoints gates every endpoint on the aggregate bounds too; by default
+	// an endpoint is gated only on the metrics the table overrides for it, as the
+	// seed's targets describe the whole API, not each endpoint.
+	AllEndpoints bool
 }
 
 // Check is one graded metric of the aggregate or of one endpoint.
@@ -74,7 +78,8 @@ func (t Table) Evaluate(agg Values, endpoints map[string]Values, gate Gate) []Ch
 				continue
 			}
 			if _, b, override, ok := t.endpointBounds(ep, d.name); ok {
-				checks = append(checks, newCheck(ep, d, b, override, v, gated[d.name], minGrade))
+				g := gated[d.name] && (override || gate.AllEndpoints)
+				checks = append(checks, newCheck(ep, d, b, override, v, g, minGrade))
 			}
 		}
 	}

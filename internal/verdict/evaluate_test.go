@@ -115,10 +115,11 @@ func TestEvaluateEndpoints(t *testing.T) {
 	assert.Equal(t, []verdictLine{
 		{"", "p95_ms", GradeAcceptable, true, true},
 		{"", "rps", GradeAcceptable, false, true},
-		// Endpoints sorted; rps only where overridden; others inherit the aggregate bounds.
-		{"GET /health", "p95_ms", GradeTarget, true, true},
+		// Endpoints sorted; rps only where overridden; others inherit the aggregate
+		// bounds, and are gated only where the table overrides them.
+		{"GET /health", "p95_ms", GradeTarget, false, true},
 		{"GET /health", "failure_rate_pct", GradeTarget, false, true},
-		{"GET /status", "median_ms", GradeTarget, true, true},
+		{"GET /status", "median_ms", GradeTarget, false, true},
 		{"GET /status", "p95_ms", GradeNeedsInvestigation, true, false},
 		{"POST /chat (auth)", "median_ms", GradeAcceptable, true, true},
 		{"POST /chat (auth)", "rps", GradeAcceptable, false, true},
@@ -126,7 +127,12 @@ func TestEvaluateEndpoints(t *testing.T) {
 	assert.Equal(t, Bounds{Target: 50, Acceptable: 100, Poor: 200}, checks[5].Bounds)
 	assert.Equal(t, table.Metrics["p95_ms"], checks[2].Bounds)
 	assert.Equal(t, "GET /status: p95_ms = 150 ms is Needs investigation (override: Needs investigation from 100 to 200 ms; gate requires Acceptable: < 100 ms)", checks[5].Message)
-	assert.Equal(t, "GET /health: p95_ms = 150 ms is Target (Target below 500 ms; gate requires Acceptable: < 1000 ms)", checks[2].Message)
+	assert.Equal(t, "GET /health: p95_ms = 150 ms is Target (Target below 500 ms; not gated)", checks[2].Message)
+
+	// AllEndpoints gates inherited bounds too.
+	all := table.Evaluate(nil, map[string]Values{"GET /health": {"p95_ms": 1500}}, Gate{Metrics: []string{"p95_ms"}, AllEndpoints: true})
+	assert.Equal(t, []verdictLine{{"GET /health", "p95_ms", GradeNeedsInvestigation, true, false}}, lines(all))
+	assert.Equal(t, "GET /health: p95_ms = 1500 ms is Needs investigation (Needs investigation from 1000 to 2000 ms; gate requires Acceptable: < 1000 ms)", all[0].Message)
 
 	// A gate on a metric only an endpoint override bounds is valid.
 	checks = table.Evaluate(nil, map[string]Values{"GET /status": {"p95_ms": 20}}, Gate{Metrics: []string{"p95_ms"}})
