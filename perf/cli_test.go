@@ -1,0 +1,146 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run this test binary as a user would run `go test ./perf -run …`,
+// to check what a user sees: refused flags, failing targets, interruption.
+
+// runSelf runs the test binary with args and returns its output and exit error.
+func runSelf(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.short", "-test.v", "-test.count=1"}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func TestCLIRefusesBadInputClearly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "targets.json")
+	if err := os.WriteFile(broken, []byte(`{"metrics": {"p95_ms": {"target": 500, "acceptable": "fast"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A port nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	_ = ln.Close()
+
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"negative users", []string{"-users", "-5"}, []string{"-users -5: must be positive"}},
+		{"bad duration", []string{"-duration", "soon"}, []string{"invalid value \"soon\" for flag -duration"}},
+		{"unknown class", []string{"-classes", "XAgentAPIUser,Nobody"}, []string{"-classes: unknown user class Nobody", "known: XAgentAPIUser, XAgentAuthenticatedUser, XAgentStressUser"}},
+		{"bad host", []string{"-host", "localhost:8000"}, []string{"-host: host \"localhost:8000\": scheme must be http or https"}},
+		{"broken targets", []string{"-targets", broken}, []string{"-targets:", broken, "acceptable"}},
+		{"missing targets", []string{"-targets", filepath.Join(dir, "nope.json")}, []string{"-targets:", "nope.json"}},
+		{"bad grade", []string{"-min-grade", "great"}, []string{"-min-grade:"}},
+		{"unreachable host", []string{"-host", "http://" + closed}, []string{"is not reachable", "ConnectionRefusedError", "uvicorn xagent.api.rest:app"}},
+		{"duration past timeout", []string{"-duration", "10m", "-test.timeout", "2m"}, []string{"-duration 10m0s plus -grace 10s does not fit", "-timeout (2m0s)", "raise -timeout"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			start := time.Now()
+			out, err := runSelf(t, ctx, append([]string{"-test.run", "^TestLoadLight$"}, c.args...)...)
+			if err == nil {
+				t.Fatalf("the run passed; want a refusal. Output:\n%s", out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "Aggregated") {
+				t.Errorf("bad input must be refused before any load is sent:\n%s", out)
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("refusal took %v", d)
+			}
+		})
+	}
+}
+
+func TestCLIFailingTargetFailsItsOwnSubtest(t *testing.T) {
+	t.Parallel()
+	// Targets no real server meets on latency, lenient on failures.
+	strict := filepath.Join(t.TempDir(), "strict.json")
+	err := os.WriteFile(strict, []byte(`{
+  "metrics": {
+    "median_ms": {"target": 1000, "acceptable": 2000, "poor": 5000},
+    "p95_ms": {"target": 0.001, "acceptable": 0.002, "poor": 0.003},
+    "failure_rate_pct": {"target": 50, "acceptable": 60, "poor": 70}
+  }
+}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-duration", "2s", "-targets", strict)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("want a failing exit, got %v:\n%s", err, out)
+	}
+	for _, want := range []string{
+		"--- FAIL: TestLoadLight/targets/p95 ",
+		"--- PASS: TestLoadLight/targets/median ",
+		"--- PASS: TestLoadLight/targets/failure_rate ",
+		"p95_ms = ", "Poor",
+		"Aggregated", "Performance targets",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
+	t.Parallel()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.short", "-test.v", "-test.count=1",
+		"-test.run", "^TestLoadLight$", "-duration", "60s")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	stopped := time.Since(start)
+	text := out.String()
+	if err == nil {
+		t.Errorf("an interrupted run must not pass:\n%s", text)
+	}
+	for _, want := range []string{"stopping the run gracefully", "Aggregated", "run interrupted (stop requested)", "results above are partial"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	// Tasks are short; the run ends well within the grace period.
+	if stopped > 15*time.Second {
+		t.Errorf("stopping took %v", stopped)
+	}
+}

@@ -1,0 +1,75 @@
+package perf
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/xagent/perfharness/internal/scenario"
+)
+
+// timespan is a flag that reads Locust's durations (60s, 5m, 1h30m, bare seconds).
+type timespan struct {
+	d   time.Duration
+	set bool
+}
+
+func (t *timespan) String() string {
+	if t == nil || !t.set {
+		return ""
+	}
+	return t.d.String()
+}
+
+func (t *timespan) Set(s string) error {
+	d, err := scenario.ParseTimespan(s)
+	if err != nil {
+		return err
+	}
+	t.d, t.set = d, true
+	return nil
+}
+
+// The flags of every TestLoad* and Benchmark*. Zero values mean "the scenario's default".
+var (
+	flagUsers      = flag.Int("users", 0, "number of concurrent users (default: the scenario's)")
+	flagSpawnRate  = flag.Float64("spawn-rate", 0, "users started per second (default: the scenario's)")
+	flagDuration   timespan
+	flagHost       = flag.String("host", "", "base URL of the X-Agent API, e.g. http://localhost:8000 (default: an in-process fake)")
+	flagClasses    = flag.String("classes", "", "comma-separated user classes to run (default: the scenario's), e.g. XAgentAPIUser")
+	flagTargets    = flag.String("targets", "../fixtures/targets.json", "performance target table file")
+	flagGrace      timespan
+	flagSeed       = flag.Uint64("seed", 0, "random seed for task choices, waits and class assignment (0: from the clock; printed)")
+	flagTimeoutReq timespan
+	flagInsecure   = flag.Bool("insecure", false, "accept any TLS certificate of -host")
+	flagMinGrade   = flag.String("min-grade", "acceptable", "lowest passing grade of a gated target: target, acceptable, needs-investigation or poor")
+	flagProgress   timespan
+)
+
+func init() {
+	flag.Var(&flagDuration, "duration", "run time, Locust's -t forms (60s, 5m, 1h30m) or Go's (default: the scenario's)")
+	flag.Var(&flagGrace, "grace", "how long running tasks may finish after the duration before their requests are cancelled (default 10s)")
+	flag.Var(&flagTimeoutReq, "timeout-req", "timeout of one request, headers and body (default 30s)")
+	flag.Var(&flagProgress, "progress", "interval of the progress line printed with -v (default 5s; 0 turns it off)")
+}
+
+// orDefault returns the flag's value when set, else def.
+func (t *timespan) orDefault(def time.Duration) time.Duration {
+	if t.set {
+		return t.d
+	}
+	return def
+}
+
+// validateFlags reports flag values no scenario can use.
+func validateFlags() error {
+	switch {
+	case *flagUsers < 0:
+		return fmt.Errorf("-users %d: must be positive", *flagUsers)
+	case *flagSpawnRate < 0:
+		return fmt.Errorf("-spawn-rate %v: must be positive", *flagSpawnRate)
+	case flagDuration.set && flagDuration.d == 0:
+		return fmt.Errorf("-duration 0: a load test needs a positive duration")
+	}
+	return nil
+}

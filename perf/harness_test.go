@@ -1,0 +1,357 @@
+package perf
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xagent/perfharness/internal/client"
+	"github.com/xagent/perfharness/internal/fakeapi"
+	"github.com/xagent/perfharness/internal/report"
+	"github.com/xagent/perfharness/internal/runner"
+	"github.com/xagent/perfharness/internal/scenario"
+	"github.com/xagent/perfharness/internal/stats"
+	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/xagent"
+)
+
+// startHint tells a user how to start the API the harness could not reach.
+const startHint = "start X-Agent first (uvicorn xagent.api.rest:app --host 0.0.0.0 --port 8000), or leave -host empty to use the embedded fake"
+
+// loadScenario is one TestLoad* scenario with the seed's defaults.
+type loadScenario struct {
+	Users     int
+	SpawnRate float64
+	Duration  time.Duration
+	Classes   []string // empty: all of X-Agent's classes
+	// Gate lists the metrics that fail the test; RPS only where the offered load can reach it.
+	Gate []string
+	// Short is the scaled-down version run with -short.
+	Short struct {
+		Users     int
+		SpawnRate float64
+		Duration  time.Duration
+	}
+}
+
+// defaultGate gates latency and failure rate: RPS depends on the offered load.
+var defaultGate = []string{"median_ms", "p95_ms", "failure_rate_pct"}
+
+// plan is a scenario resolved against the flags.
+type plan struct {
+	Name      string
+	Users     int
+	SpawnRate float64
+	Duration  time.Duration
+	Grace     time.Duration
+	Classes   []scenario.Class
+	Seed      uint64
+	Gate      verdict.Gate
+	Table     verdict.Table
+	Host      string
+}
+
+// resolve applies -short and the flags to a scenario's defaults.
+func resolve(name string, sc loadScenario) (plan, error) {
+	if err := validateFlags(); err != nil {
+		return plan{}, err
+	}
+	p := plan{Name: name, Users: sc.Users, SpawnRate: sc.SpawnRate, Duration: sc.Duration, Host: *flagHost}
+	if testing.Short() && sc.Short.Users > 0 {
+		p.Users, p.SpawnRate, p.Duration = sc.Short.Users, sc.Short.SpawnRate, sc.Short.Duration
+	}
+	if *flagUsers > 0 {
+		p.Users = *flagUsers
+	}
+	if *flagSpawnRate > 0 {
+		p.SpawnRate = *flagSpawnRate
+	}
+	p.Duration = flagDuration.orDefault(p.Duration)
+	p.Grace = flagGrace.orDefault(10 * time.Second)
+	names := sc.Classes
+	if *flagClasses != "" {
+		names = scenario.ParseNames(*flagClasses)
+	}
+	classes, err := scenario.Select(xagent.Classes(), names)
+	if err != nil {
+		return plan{}, fmt.Errorf("-classes: %w", err)
+	}
+	p.Classes = classes
+	p.Seed = *flagSeed
+	if p.Seed == 0 {
+		p.Seed = uint64(time.Now().UnixNano())
+	}
+	minGrade, err := verdict.ParseGrade(*flagMinGrade)
+	if err != nil {
+		return plan{}, fmt.Errorf("-min-grade: %w", err)
+	}
+	gate := sc.Gate
+	if gate == nil {
+		gate = defaultGate
+	}
+	p.Gate = verdict.Gate{Metrics: gate, MinGrade: minGrade}
+	if p.Table, err = verdict.Load(*flagTargets); err != nil {
+		return plan{}, fmt.Errorf("-targets: %w", err)
+	}
+	if p.Host != "" {
+		if _, err := client.ParseHost(p.Host); err != nil {
+			return plan{}, fmt.Errorf("-host: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// checkTimeout refuses a run that cannot finish before the test binary's -timeout.
+func checkTimeout(t testing.TB, p plan) error {
+	deadline, ok := t.(interface{ Deadline() (time.Time, bool) }).Deadline()
+	if !ok {
+		return nil
+	}
+	need := p.Duration + p.Grace + 15*time.Second
+	if left := time.Until(deadline); need > left {
+		timeout := "the test binary's -timeout"
+		if f := flag.Lookup("test.timeout"); f != nil {
+			timeout += " (" + f.Value.String() + ")"
+		}
+		return fmt.Errorf("-duration %v plus -grace %v does not fit in %s: raise -timeout (e.g. -timeout %v, or -timeout 0 for none) or lower -duration",
+			p.Duration, p.Grace, timeout, (need + time.Minute).Truncate(time.Minute))
+	}
+	return nil
+}
+
+// startFake serves the in-process X-Agent fake until the test ends.
+func startFake(t testing.TB) string {
+	t.Helper()
+	fake, err := fakeapi.New(fakeapi.DefaultOptions())
+	if err != nil {
+		t.Fatalf("embedded fake: %v", err)
+	}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() { srv.Close(); fake.Close() })
+	return srv.URL
+}
+
+// checkReachable fails fast when nothing answers at host: any HTTP answer will do.
+func checkReachable(ctx context.Context, host string, insecure bool) error {
+	c, err := client.New(host, discard{}, client.Options{Timeout: 5 * time.Second, Insecure: insecure})
+	if err != nil {
+		return err
+	}
+	defer c.CloseIdle()
+	resp := c.NewSession().Do(ctx, client.Request{Method: "GET", Path: "/healthz"}, time.Time{})
+	if resp.Err != nil {
+		return fmt.Errorf("host %s is not reachable: %s; %s", host, resp.Failure, startHint)
+	}
+	return nil
+}
+
+type discard struct{}
+
+func (discard) Record(stats.Result) {}
+
+// interrupt closes the returned channel on SIGINT, so the run stops gracefully
+// and still reports; a second SIGINT kills the process as usual.
+func interrupt(t testing.TB) <-chan struct{} {
+	stop := make(chan struct{})
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+			fmt.Println("\ninterrupt: stopping the run gracefully (press Ctrl-C again to abort)")
+			close(stop)
+			signal.Stop(sig)
+		case <-done:
+		}
+	}()
+	t.Cleanup(func() { signal.Stop(sig); close(done) })
+	return stop
+}
+
+// runLoad runs one load scenario as a test: it resolves the flags, runs the
+// users, prints the results and grades, and fails one subtest per failing target.
+func runLoad(t *testing.T, sc loadScenario) {
+	p, err := resolve(t.Name(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkTimeout(t, p); err != nil {
+		t.Fatal(err)
+	}
+	host := p.Host
+	if host == "" {
+		host = startFake(t)
+	}
+	ctx := t.Context()
+	// Stop a little before the test binary's deadline, so the report is written.
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-5*time.Second))
+		defer cancel()
+	}
+	if err := checkReachable(ctx, host, *flagInsecure); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := stats.NewRecorder()
+	cl, err := client.New(host, rec, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure, MaxIdlePerHost: p.Users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.CloseIdle()
+	classNames := make([]string, len(p.Classes))
+	for i, c := range p.Classes {
+		classNames[i] = c.Name
+	}
+	fmt.Printf("%s: %d users at %v/s for %v against %s; classes %s; seed %d\n",
+		p.Name, p.Users, p.SpawnRate, p.Duration, host, strings.Join(classNames, ", "), p.Seed)
+
+	stopProgress := progress(rec, p)
+	sum, err := runner.Run(ctx, runner.Config{
+		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: p.Duration, Grace: p.Grace,
+		Seed: p.Seed, Client: cl, Recorder: rec, Stop: interrupt(t),
+	})
+	stopProgress()
+	snap := rec.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Statistics cover the load period: from the first spawn to the stop.
+	snap.Start, snap.End = sum.Started, sum.Stopped
+	evaluate(t, p, sum, snap)
+}
+
+// progress prints a line every -progress interval with -v, until stopped.
+func progress(rec *stats.Recorder, p plan) (stop func()) {
+	every := flagProgress.orDefault(5 * time.Second)
+	if !testing.Verbose() || every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				s := rec.Snapshot()
+				fmt.Printf("[%s/%s] users %d, %.1f req/s, %.2f%% failures, p95 %s ms, %d requests\n",
+					time.Since(start).Truncate(time.Second), p.Duration, s.Users, recentRPS(s), 100*s.Total.FailRatio(),
+					report.MS(s.Total.ServiceMS(95)), s.Total.Requests)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// recentRPS is the request rate of the last few seconds of the time series.
+func recentRPS(s stats.Snapshot) float64 {
+	n := min(len(s.Series), 3)
+	if n == 0 {
+		return 0
+	}
+	var sum float64
+	for _, pt := range s.Series[len(s.Series)-n:] {
+		sum += pt.RPS
+	}
+	return sum / float64(n)
+}
+
+// metricValues are the target table's metrics of one entry.
+func metricValues(s stats.Snapshot, e stats.Entry) verdict.Values {
+	if e.Requests == 0 {
+		return nil
+	}
+	return verdict.Values{
+		"median_ms":        e.ServiceMS(50),
+		"p95_ms":           e.ServiceMS(95),
+		"p99_ms":           e.ServiceMS(99),
+		"avg_ms":           e.AvgMS(),
+		"failure_rate_pct": 100 * e.FailRatio(),
+		"rps":              s.RPS(e),
+	}
+}
+
+// subtestName shortens a metric name for a subtest: p95_ms → p95.
+func subtestName(metric string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(metric, "_ms"), "_pct")
+}
+
+// evaluate prints the results and grades and fails the subtests of failing targets.
+func evaluate(t *testing.T, p plan, sum runner.Summary, snap stats.Snapshot) {
+	if err := report.WriteConsole(os.Stdout, snap); err != nil {
+		t.Errorf("writing the results table: %v", err)
+	}
+	if n, total := rateLimited(snap); n > 0 && float64(n) >= 0.5*float64(total) {
+		fmt.Printf("NOTE: the server is rate limiting the generator: %d of %d failures are 429 Too Many Requests. "+
+			"X-Agent limits each client IP to 60 requests/min; disable its rate limiter for load tests or spread the load over several addresses.\n\n", n, total)
+	}
+	endpoints := map[string]verdict.Values{}
+	for _, e := range snap.Entries {
+		if v := metricValues(snap, e); v != nil {
+			endpoints[e.Label()] = v
+		}
+	}
+	agg := metricValues(snap, snap.Total)
+	if agg == nil {
+		t.Errorf("%s: no request completed in %v; nothing to grade", p.Name, sum.Stopped.Sub(sum.Started).Round(time.Millisecond))
+		return
+	}
+	checks := p.Table.Evaluate(agg, endpoints, p.Gate)
+	alerts := p.Table.CheckAlerts(agg["failure_rate_pct"], agg["avg_ms"])
+	if err := report.WriteGrades(os.Stdout, checks, alerts); err != nil {
+		t.Errorf("writing the grades: %v", err)
+	}
+	if sum.Interrupted() {
+		t.Errorf("%s: run interrupted (%s) after %v of %v; the results above are partial",
+			p.Name, sum.Reason, sum.Stopped.Sub(sum.Started).Round(time.Second), p.Duration)
+	}
+	t.Run("targets", func(t *testing.T) {
+		for _, c := range checks {
+			if !c.Gated {
+				continue
+			}
+			name := subtestName(c.Metric)
+			if c.Endpoint != "" {
+				name = c.Endpoint + "/" + name
+			}
+			t.Run(name, func(t *testing.T) {
+				if !c.Pass {
+					t.Error(c.Message)
+				}
+			})
+		}
+	})
+	t.Run("alerts", func(t *testing.T) {
+		for _, a := range alerts {
+			t.Run(a.Name, func(t *testing.T) {
+				if a.Fired {
+					t.Error(a.Message)
+				}
+			})
+		}
+	})
+}
+
+// rateLimited counts failures answered 429 and all failures.
+func rateLimited(s stats.Snapshot) (n, total int64) {
+	for _, f := range s.Failures {
+		total += f.Occurrences
+		if strings.Contains(f.Error, "429") {
+			n += f.Occurrences
+		}
+	}
+	return n, total
+}
