@@ -157,7 +157,7 @@ func WriteGrades(w io.Writer, checks []verdict.Check, alerts []verdict.AlertResu
 		if !slices.Contains(metrics, c.Metric) {
 			metrics = append(metrics, c.Metric)
 		}
-		cell := fmt.Sprintf("%s %s %s", strconv.FormatFloat(c.Value, 'g', 4, 64), verdict.Unit(c.Metric), c.Grade)
+		cell := withUnit(strconv.FormatFloat(c.Value, 'g', 4, 64), verdict.Unit(c.Metric)) + " " + c.Grade.String()
 		if c.Gated {
 			cell = status(true, !c.Pass) + " " + cell
 		}
@@ -183,6 +183,17 @@ func WriteGrades(w io.Writer, checks []verdict.Check, alerts []verdict.AlertResu
 	}
 	ew.printf("\n")
 	return ew.err
+}
+
+// withUnit appends a unit, "%" without a space.
+func withUnit(v, unit string) string {
+	switch unit {
+	case "":
+		return v
+	case "%":
+		return v + unit
+	}
+	return v + " " + unit
 }
 
 func status(gated, failed bool) string {
