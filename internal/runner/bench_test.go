@@ -67,3 +67,28 @@ func BenchmarkRunnerLoop(b *testing.B) {
 	}
 	rec.Close()
 }
+
+// BenchmarkRunnerIteration is the runner's own cost of one task iteration
+// (pick, wait timer, bookkeeping) with a task that does nothing.
+func BenchmarkRunnerIteration(b *testing.B) {
+	c, rec := benchServer(b)
+	stop := make(chan struct{})
+	var n atomic.Int64
+	target := int64(b.N)
+	noop := func(context.Context, *scenario.User) error {
+		if n.Add(1) == target {
+			close(stop)
+		}
+		return nil
+	}
+	cls := scenario.Class{Name: "Bench", Weight: 1, Wait: scenario.Constant(0), Tasks: []scenario.Task{
+		{Name: "a", Weight: 3, Run: noop}, {Name: "b", Weight: 1, Run: noop}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if _, err := Run(b.Context(), Config{Classes: []scenario.Class{cls}, Users: 1, SpawnRate: 1000, Grace: time.Minute,
+		Client: c, Recorder: rec, Stop: stop}); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	rec.Close()
+}

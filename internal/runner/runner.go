@@ -305,6 +305,9 @@ func (r *Runner) userLoop(ctx context.Context, cls scenario.Class, u *scenario.U
 			intended = intended.Add(cls.Wait.Period())
 			wait = max(time.Until(intended), 0)
 		}
+		if wait <= 0 {
+			continue // the loop's head checks for a stop without a timer
+		}
 		timer.Reset(wait)
 		select {
 		case <-stop:
