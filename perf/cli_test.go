@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xagent/perfharness/internal/fakeapi"
 )
 
 // These tests run this test binary as a user would run `go test ./perf -run …`,
@@ -142,5 +145,70 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 	// Tasks are short; the run ends well within the grace period.
 	if stopped > 15*time.Second {
 		t.Errorf("stopping took %v", stopped)
+	}
+}
+
+// misbehaving serves the fake with opts until the test ends and returns its URL.
+func misbehaving(t *testing.T, opts fakeapi.Options) string {
+	t.Helper()
+	f, err := fakeapi.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	t.Cleanup(func() { f.Close(); srv.Close() })
+	return srv.URL
+}
+
+func TestCLIMisbehavingServers(t *testing.T) {
+	t.Parallel()
+	rateLimited := fakeapi.DefaultOptions()
+	rateLimited.RateLimit = true
+	resets := fakeapi.DefaultOptions()
+	resets.ResetRate = 0.3
+	stalls := fakeapi.DefaultOptions()
+	stalls.StallAt, stalls.StallFor = time.Second, time.Minute
+	erroring := fakeapi.DefaultOptions()
+	erroring.ErrorRate, erroring.ErrorStatus = 0.5, 503
+
+	cases := []struct {
+		name string
+		opts fakeapi.Options
+		args []string
+		want []string
+	}{
+		{"rate limited", rateLimited, []string{"-classes", "XAgentStressUser", "-users", "20", "-spawn-rate", "100"},
+			[]string{"Got status code 429", "the server is rate limiting the generator", "--- FAIL: TestLoadLight/targets/failure_rate"}},
+		{"connection resets", resets, nil,
+			[]string{"ConnectionResetError", "--- FAIL: TestLoadLight/targets/failure_rate", "Aggregated"}},
+		{"stalled past the request timeout", stalls, []string{"-timeout-req", "500ms", "-duration", "3s", "-grace", "1s"},
+			[]string{"Timeout: no complete response within the request timeout", "Aggregated", "--- FAIL: TestLoadLight/alerts/max_failure_rate_pct"}},
+		{"5xx storm", erroring, nil,
+			[]string{"Got status code 503", "--- FAIL: TestLoadLight/alerts/max_failure_rate_pct"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			host := misbehaving(t, c.opts)
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			start := time.Now()
+			out, err := runSelf(t, ctx, append([]string{"-test.run", "^TestLoadLight$", "-host", host}, c.args...)...)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("want a failing run, got %v:\n%s", err, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "panic:") {
+				t.Errorf("the harness panicked:\n%s", out)
+			}
+			if d := time.Since(start); d > time.Minute {
+				t.Errorf("the run took %v", d)
+			}
+		})
 	}
 }

@@ -145,7 +145,10 @@ func checkReachable(ctx context.Context, host string, insecure bool) error {
 	}
 	defer c.CloseIdle()
 	resp := c.NewSession().Do(ctx, client.Request{Method: "GET", Path: "/healthz"}, time.Time{})
-	if resp.Err != nil {
+	switch {
+	case resp.Err != nil && strings.HasPrefix(resp.Failure, "Timeout"):
+		return fmt.Errorf("host %s did not answer GET /healthz within 5s: %s; the server accepts connections but is stalled or overloaded", host, resp.Failure)
+	case resp.Err != nil:
 		return fmt.Errorf("host %s is not reachable: %s; %s", host, resp.Failure, startHint)
 	}
 	return nil
