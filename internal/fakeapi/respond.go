@@ -20,7 +20,6 @@ var (
 	hdrOrigin      = []string{"Origin"}
 	hdrStar        = []string{"*"}
 	hdrSixty       = []string{"60"}
-	hdrZero        = []string{"0"}
 	hdrCORSMethods = []string{"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"}
 	hdrMaxAge      = []string{"600"}
 )
