@@ -30,6 +30,9 @@ func (t *timespan) Set(s string) error {
 	return nil
 }
 
+// defaultTargets is the target table, relative to perf/ where go test runs the tests.
+const defaultTargets = "../fixtures/targets.json"
+
 // The flags of every TestLoad* and Benchmark*. Zero values mean "the scenario's default".
 var (
 	flagUsers      = flag.Int("users", 0, "number of concurrent users (default: the scenario's)")
@@ -37,7 +40,7 @@ var (
 	flagDuration   timespan
 	flagHost       = flag.String("host", "", "base URL of the X-Agent API, e.g. http://localhost:8000 (default: an in-process fake)")
 	flagClasses    = flag.String("classes", "", "comma-separated user classes to run (default: the scenario's), e.g. XAgentAPIUser")
-	flagTargets    = flag.String("targets", "../fixtures/targets.json", "performance target table file")
+	flagTargets    = flag.String("targets", defaultTargets, "performance target table file")
 	flagGrace      timespan
 	flagSeed       = flag.Uint64("seed", 0, "random seed for task choices, waits and class assignment (0: from the clock; printed)")
 	flagTimeoutReq timespan
