@@ -142,7 +142,7 @@ type Request struct {
 // Response is what a task learns of one request.
 type Response struct {
 	Status  int
-	Body    []byte // only with Request.Keep or Request.Check; valid until the session's next request
+	Body    []byte // only with Request.Keep or Request.Check; valid until the session's next request or Close
 	Latency time.Duration
 	// Failure is the failure text recorded for this request, empty on success.
 	Failure string
@@ -170,7 +170,8 @@ func (s *Session) DelHeader(key string) { s.header.Del(key) }
 // Close releases the session's resources.
 func (s *Session) Close() {
 	if s.buf != nil {
-		bufPool.Put(&s.buf)
+		b := s.buf[:0] // a new slice header: the pool must not hold a pointer into the session
+		bufPool.Put(&b)
 		s.buf = nil
 	}
 }
