@@ -227,13 +227,14 @@ func runLoad(t *testing.T, sc loadScenario) {
 	for i, c := range p.Classes {
 		classNames[i] = c.Name
 	}
+	stop := interrupt(t) // installed before the start line, which tells a watcher it may interrupt
 	fmt.Printf("%s: %d users at %v/s for %v against %s; classes %s; seed %d\n",
 		p.Name, p.Users, p.SpawnRate, p.Duration, host, strings.Join(classNames, ", "), p.Seed)
 
 	stopProgress := progress(rec, p)
 	sum, err := runner.Run(ctx, runner.Config{
 		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: p.Duration, Grace: p.Grace,
-		Seed: p.Seed, Client: cl, Recorder: rec, Stop: interrupt(t),
+		Seed: p.Seed, Client: cl, Recorder: rec, Stop: stop,
 	})
 	stopProgress()
 	snap := rec.Close()

@@ -1,8 +1,11 @@
 package xagent
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,10 +81,44 @@ func noWait(c scenario.Class) scenario.Class {
 	return c
 }
 
+// stopAfter wraps every task of c so that the run is asked to stop once n tasks
+// have run: a count, not a time, so a slow machine only takes longer.
+func stopAfter(c scenario.Class, n int64, stop chan struct{}) scenario.Class {
+	var count atomic.Int64
+	var once sync.Once
+	tasks := make([]scenario.Task, len(c.Tasks))
+	for i, tk := range c.Tasks {
+		run := tk.Run
+		tk.Run = func(ctx context.Context, u *scenario.User) error {
+			err := run(ctx, u)
+			if count.Add(1) == n {
+				once.Do(func() { close(stop) })
+			}
+			return err
+		}
+		tasks[i] = tk
+	}
+	c.Tasks = tasks
+	return c
+}
+
 func TestAPIUserRequestMixFollowsWeightsAgainstTheFake(t *testing.T) {
 	t.Parallel()
-	snap := run(t, fake(t), 1500*time.Millisecond, noWait(Classes()[0]))
-	require.Greater(t, snap.Total.Requests, int64(900))
+	srv := httptest.NewServer(fake(t))
+	defer srv.Close()
+	rec := stats.NewRecorder()
+	cl, err := client.New(srv.URL, rec, client.Options{})
+	require.NoError(t, err)
+	defer cl.CloseIdle()
+	stop := make(chan struct{})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err = runner.Run(ctx, runner.Config{Classes: []scenario.Class{stopAfter(noWait(Classes()[0]), 3000, stop)},
+		Users: 4, SpawnRate: 100, Grace: 5 * time.Second, Seed: 42, Client: cl, Recorder: rec, Stop: stop})
+	require.NoError(t, err)
+	snap := rec.Close()
+	// 3,000 picks: a share's standard deviation is under 0.9 points, so ±4 points is over 4.5 sigma.
+	require.GreaterOrEqual(t, snap.Total.Requests, int64(3000))
 	assert.Zero(t, snap.Total.Failures, "the fake answers the API user as X-Agent does: %v", snap.Failures)
 	shares := map[string]float64{"GET /status": 3. / 9, "GET /goals": 2. / 9, "POST /goals": 1. / 9, "GET /health": 1. / 9, "GET /ready": 2. / 9}
 	for name, want := range shares {
