@@ -4,8 +4,10 @@ PKGS := ./...
 
 .PHONY: test vet fmt-check light fake bench
 
-## test: vet, gofmt check, and the race-enabled short test suite.
+## test: vet, gofmt check, one quick pass of the endpoint benchmarks (so that
+## they keep working), and the race-enabled short test suite.
 test: vet fmt-check
+	$(GO) test -run '^$$' -bench BenchmarkEndpoint -benchtime 20x -count=1 ./perf
 	$(GO) test -race -short -count=1 $(PKGS)
 
 vet:

@@ -1,7 +1,6 @@
 package perf
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -10,49 +9,21 @@ import (
 	"github.com/xagent/perfharness/internal/xagent"
 )
 
-// endpoint is one request the X-Agent scenarios make, benchmarked on its own.
-type endpoint struct {
-	req  client.Request
-	auth bool
-}
-
-// benchEndpoints are the requests of X-Agent's user classes, named as in the statistics.
-func benchEndpoints() []endpoint {
-	goal := []byte(`{"description":"Performance test goal","mode":"one_time","priority":5}`)
-	login := []byte(`{"username":"admin","password":"admin"}`)
-	return []endpoint{
-		{req: client.Request{Method: "GET", Path: "/status", Name: "GET /status"}},
-		{req: client.Request{Method: "GET", Path: "/healthz", Name: "GET /healthz"}},
-		{req: client.Request{Method: "GET", Path: "/health", Name: "GET /health"}},
-		{req: client.Request{Method: "GET", Path: "/ready", Name: "GET /ready"}},
-		{req: client.Request{Method: "GET", Path: "/goals", Name: "GET /goals", Accept: []int{200, 401}}},
-		{req: client.Request{Method: "POST", Path: "/goals", Name: "POST /goals", JSON: goal, Accept: []int{200, 201, 401}}},
-		{req: client.Request{Method: "POST", Path: "/auth/login", Name: "POST /auth/login", JSON: login}},
-		{req: client.Request{Method: "GET", Path: "/status", Name: "GET /status (auth)"}, auth: true},
-		{req: client.Request{Method: "GET", Path: "/goals", Name: "GET /goals (auth)"}, auth: true},
-		{req: client.Request{Method: "POST", Path: "/goals", Name: "POST /goals (auth)", JSON: goal}, auth: true},
-	}
-}
-
-// benchToken logs in once, as XAgentAuthenticatedUser does on start.
+// benchToken logs in once, as XAgentAuthenticatedUser does on start, and
+// returns the Authorization header its sessions then send.
 func benchToken(b *testing.B, host string) string {
 	b.Helper()
-	rec := stats.NewRecorder()
-	defer rec.Close()
-	c, err := client.New(host, rec, client.Options{})
+	c, err := client.New(host, discard{}, client.Options{Insecure: *flagInsecure})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.CloseIdle()
-	resp := c.NewSession().Do(b.Context(), client.Request{Method: "POST", Path: "/auth/login",
-		JSON: []byte(`{"username":"` + xagent.LoginUser + `","password":"` + xagent.LoginPassword + `"}`), Keep: true}, time.Time{})
-	var v struct {
-		AccessToken string `json:"access_token"`
-	}
-	if !resp.OK() || json.Unmarshal(resp.Body, &v) != nil || v.AccessToken == "" {
+	s := c.NewSession()
+	defer s.Close()
+	if resp := xagent.Authenticate(b.Context(), s); !resp.OK() {
 		b.Fatalf("login at %s failed: %s (status %d)", host, resp.Failure, resp.Status)
 	}
-	return v.AccessToken
+	return s.Header("Authorization")
 }
 
 // BenchmarkEndpoint measures each endpoint's throughput and latency with
@@ -66,9 +37,9 @@ func BenchmarkEndpoint(b *testing.B) {
 	if err := checkReachable(b.Context(), host, *flagInsecure); err != nil {
 		b.Fatal(err)
 	}
-	token := benchToken(b, host)
-	for _, ep := range benchEndpoints() {
-		b.Run(ep.req.Name, func(b *testing.B) {
+	auth := benchToken(b, host)
+	for _, ep := range xagent.Endpoints() {
+		b.Run(ep.Request.Name, func(b *testing.B) {
 			rec := stats.NewRecorder()
 			c, err := client.New(host, rec, client.Options{Insecure: *flagInsecure, Timeout: flagTimeoutReq.orDefault(30 * time.Second)})
 			if err != nil {
@@ -80,11 +51,11 @@ func BenchmarkEndpoint(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				s := c.NewSession()
 				defer s.Close()
-				if ep.auth {
-					s.SetHeader("Authorization", "Bearer "+token)
+				if ep.Auth {
+					s.SetHeader("Authorization", auth)
 				}
 				for pb.Next() {
-					s.Do(b.Context(), ep.req, time.Time{})
+					s.Do(b.Context(), ep.Request, time.Time{})
 				}
 			})
 			elapsed := time.Since(start)

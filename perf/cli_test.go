@@ -239,3 +239,22 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestCLISelfSignedTLS(t *testing.T) {
+	t.Parallel()
+	f, err := fakeapi.New(fakeapi.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(f)
+	t.Cleanup(func() { f.Close(); srv.Close() })
+
+	out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-host", srv.URL)
+	if err == nil || !strings.Contains(out, "SSLError: certificate verification failed (use -insecure to accept it)") {
+		t.Errorf("a self-signed certificate must be refused clearly (err %v):\n%s", err, out)
+	}
+	out, err = runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-host", srv.URL, "-insecure", "-duration", "2s")
+	if err != nil || !strings.Contains(out, "--- PASS: TestLoadLight/targets/p95") {
+		t.Errorf("-insecure must accept it (err %v):\n%s", err, out)
+	}
+}

@@ -151,7 +151,9 @@ func startFake(t testing.TB) string {
 	return srv.URL
 }
 
-// checkReachable fails fast when nothing answers at host: any HTTP answer will do.
+// checkReachable fails fast when nothing answers at host. Any HTTP answer will
+// do, and so will a connection the server resets: it is there, and the run
+// records how it misbehaves.
 func checkReachable(ctx context.Context, host string, insecure bool) error {
 	c, err := client.New(host, discard{}, client.Options{Timeout: 5 * time.Second, Insecure: insecure})
 	if err != nil {
@@ -159,13 +161,17 @@ func checkReachable(ctx context.Context, host string, insecure bool) error {
 	}
 	defer c.CloseIdle()
 	resp := c.NewSession().Do(ctx, client.Request{Method: "GET", Path: "/healthz"}, time.Time{})
-	switch {
-	case resp.Err != nil && strings.HasPrefix(resp.Failure, "Timeout"):
-		return fmt.Errorf("host %s did not answer GET /healthz within 5s: %s; the server accepts connections but is stalled or overloaded", host, resp.Failure)
-	case resp.Err != nil:
-		return fmt.Errorf("host %s is not reachable: %s; %s", host, resp.Failure, startHint)
+	switch f := resp.Failure; {
+	case resp.Err == nil:
+		return nil
+	case strings.HasPrefix(f, "Timeout"):
+		return fmt.Errorf("host %s did not answer GET /healthz within 5s: %s; the server accepts connections but is stalled or overloaded", host, f)
+	case strings.HasPrefix(f, "ConnectionResetError"), strings.HasPrefix(f, "RemoteDisconnected"):
+		return nil
+	case strings.HasPrefix(f, "SSLError"):
+		return fmt.Errorf("host %s: %s", host, f)
 	}
-	return nil
+	return fmt.Errorf("host %s is not reachable: %s; %s", host, resp.Failure, startHint)
 }
 
 type discard struct{}

@@ -164,6 +164,9 @@ type Session struct {
 // SetHeader sets a header sent with every request of this session.
 func (s *Session) SetHeader(key, value string) { s.header.Set(key, value) }
 
+// Header returns a header sent with every request of this session.
+func (s *Session) Header(key string) string { return s.header.Get(key) }
+
 // DelHeader removes a session header.
 func (s *Session) DelHeader(key string) { s.header.Del(key) }
 

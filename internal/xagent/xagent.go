@@ -40,13 +40,50 @@ type apiState struct {
 	goals []string
 }
 
-// Classes returns X-Agent's three user classes, each with weight 1.
-func Classes() []scenario.Class {
-	return []scenario.Class{apiUser(), authenticatedUser(), stressUser()}
+// Endpoint is one named request of X-Agent's user classes.
+type Endpoint struct {
+	Request client.Request
+	// Auth says the request is sent with the authenticated user's bearer token.
+	Auth bool
 }
 
 func request(method, path, name string, accept ...int) client.Request {
 	return client.Request{Method: method, Path: path, Name: name, Accept: accept}
+}
+
+func withJSON(r client.Request, body []byte) client.Request {
+	r.JSON = body
+	return r
+}
+
+// The requests of the three classes, with the Locust suite's names and success rules.
+var (
+	apiStatus     = request("GET", "/status", "GET /status", 200)
+	apiGoals      = request("GET", "/goals", "GET /goals", 200, 401)
+	apiCreateGoal = withJSON(request("POST", "/goals", "POST /goals", 200, 201, 401), apiGoalBody)
+	apiHealth     = request("GET", "/health", "GET /health", 200)
+	apiReady      = request("GET", "/ready", "GET /ready", 200, 503)
+	login         = withJSON(request("POST", "/auth/login", "POST /auth/login", 200), loginBody)
+	authStatus    = request("GET", "/status", "GET /status (auth)")
+	authGoals     = request("GET", "/goals", "GET /goals (auth)")
+	authCreate    = withJSON(request("POST", "/goals", "POST /goals (auth)"), authGoalBody)
+	stressHealthz = request("GET", "/healthz", "GET /healthz (stress)")
+	stressStatus  = request("GET", "/status", "GET /status (stress)")
+)
+
+// Endpoints lists every request the classes make, once each, for benchmarks.
+func Endpoints() []Endpoint {
+	return []Endpoint{
+		{Request: apiStatus}, {Request: apiGoals}, {Request: apiCreateGoal}, {Request: apiHealth}, {Request: apiReady},
+		{Request: login},
+		{Request: authStatus, Auth: true}, {Request: authGoals, Auth: true}, {Request: authCreate, Auth: true},
+		{Request: stressHealthz}, {Request: stressStatus},
+	}
+}
+
+// Classes returns X-Agent's three user classes, each with weight 1.
+func Classes() []scenario.Class {
+	return []scenario.Class{apiUser(), authenticatedUser(), stressUser()}
 }
 
 func do(req client.Request) func(context.Context, *scenario.User) error {
@@ -57,8 +94,7 @@ func do(req client.Request) func(context.Context, *scenario.User) error {
 }
 
 func apiUser() scenario.Class {
-	createGoal := request("POST", "/goals", "POST /goals", 200, 201, 401)
-	createGoal.JSON = apiGoalBody
+	createGoal := apiCreateGoal
 	createGoal.Keep = true
 	return scenario.Class{
 		Name:     APIUser,
@@ -66,8 +102,8 @@ func apiUser() scenario.Class {
 		Wait:     scenario.Between(time.Second, 3*time.Second),
 		NewState: func() any { return &apiState{} },
 		Tasks: []scenario.Task{
-			{Name: "get_status", Weight: 3, Run: do(request("GET", "/status", "GET /status", 200))},
-			{Name: "list_goals", Weight: 2, Run: do(request("GET", "/goals", "GET /goals", 200, 401))},
+			{Name: "get_status", Weight: 3, Run: do(apiStatus)},
+			{Name: "list_goals", Weight: 2, Run: do(apiGoals)},
 			{Name: "create_goal", Weight: 1, Run: func(ctx context.Context, u *scenario.User) error {
 				resp := u.Do(ctx, createGoal)
 				if resp.OK() && (resp.Status == 200 || resp.Status == 201) {
@@ -80,8 +116,8 @@ func apiUser() scenario.Class {
 				}
 				return nil
 			}},
-			{Name: "health_check", Weight: 1, Run: do(request("GET", "/health", "GET /health", 200))},
-			{Name: "ready_check", Weight: 2, Run: do(request("GET", "/ready", "GET /ready", 200, 503))},
+			{Name: "health_check", Weight: 1, Run: do(apiHealth)},
+			{Name: "ready_check", Weight: 2, Run: do(apiReady)},
 		},
 		// The Locust suite's cleanup deletes remembered goals, but X-Agent has no
 		// DELETE route (405) and the suite never found the id, so it sent nothing.
@@ -112,8 +148,14 @@ func GoalID(body []byte) string {
 // session's bearer token. A failed login is recorded as a failed request and
 // the user goes on unauthenticated, as the Locust suite's did.
 func Login(ctx context.Context, u *scenario.User) error {
-	req := request("POST", "/auth/login", "POST /auth/login", 200)
-	req.JSON = loginBody
+	Authenticate(ctx, u.HTTP)
+	return nil
+}
+
+// Authenticate logs a session in as the authenticated user: on success every
+// later request of the session carries the bearer token.
+func Authenticate(ctx context.Context, s *client.Session) client.Response {
+	req := login
 	req.Check = func(_ int, body []byte) error {
 		var v struct {
 			AccessToken string `json:"access_token"`
@@ -124,25 +166,22 @@ func Login(ctx context.Context, u *scenario.User) error {
 		if v.AccessToken == "" {
 			return fmt.Errorf("Login failed: no access_token in response")
 		}
-		u.HTTP.SetHeader("Authorization", "Bearer "+v.AccessToken)
+		s.SetHeader("Authorization", "Bearer "+v.AccessToken)
 		return nil
 	}
-	u.Do(ctx, req)
-	return nil
+	return s.Do(ctx, req, time.Time{})
 }
 
 func authenticatedUser() scenario.Class {
-	createGoal := request("POST", "/goals", "POST /goals (auth)")
-	createGoal.JSON = authGoalBody
 	return scenario.Class{
 		Name:    AuthenticatedUser,
 		Weight:  1,
 		Wait:    scenario.Between(500*time.Millisecond, 2*time.Second),
 		OnStart: Login,
 		Tasks: []scenario.Task{
-			{Name: "get_status_auth", Weight: 5, Run: do(request("GET", "/status", "GET /status (auth)"))},
-			{Name: "list_goals_auth", Weight: 3, Run: do(request("GET", "/goals", "GET /goals (auth)"))},
-			{Name: "create_goal_auth", Weight: 2, Run: do(createGoal)},
+			{Name: "get_status_auth", Weight: 5, Run: do(authStatus)},
+			{Name: "list_goals_auth", Weight: 3, Run: do(authGoals)},
+			{Name: "create_goal_auth", Weight: 2, Run: do(authCreate)},
 		},
 	}
 }
@@ -153,8 +192,8 @@ func stressUser() scenario.Class {
 		Weight: 1,
 		Wait:   scenario.Between(100*time.Millisecond, 500*time.Millisecond),
 		Tasks: []scenario.Task{
-			{Name: "rapid_health", Weight: 1, Run: do(request("GET", "/healthz", "GET /healthz (stress)"))},
-			{Name: "rapid_status", Weight: 1, Run: do(request("GET", "/status", "GET /status (stress)"))},
+			{Name: "rapid_health", Weight: 1, Run: do(stressHealthz)},
+			{Name: "rapid_status", Weight: 1, Run: do(stressStatus)},
 		},
 	}
 }
