@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/signal"
@@ -161,15 +162,16 @@ func checkReachable(ctx context.Context, host string, insecure bool) error {
 	}
 	defer c.CloseIdle()
 	resp := c.NewSession().Do(ctx, client.Request{Method: "GET", Path: "/healthz"}, time.Time{})
-	switch f := resp.Failure; {
-	case resp.Err == nil:
+	if resp.Err == nil {
 		return nil
-	case strings.HasPrefix(f, "Timeout"):
-		return fmt.Errorf("host %s did not answer GET /healthz within 5s: %s; the server accepts connections but is stalled or overloaded", host, f)
-	case strings.HasPrefix(f, "ConnectionResetError"), strings.HasPrefix(f, "RemoteDisconnected"):
+	}
+	switch client.FailureKind(resp.Failure) {
+	case client.FailTimeout:
+		return fmt.Errorf("host %s did not answer GET /healthz within 5s: %s; the server accepts connections but is stalled or overloaded", host, resp.Failure)
+	case client.FailReset, client.FailDisconnected:
 		return nil
-	case strings.HasPrefix(f, "SSLError"):
-		return fmt.Errorf("host %s: %s", host, f)
+	case client.FailSSL:
+		return fmt.Errorf("host %s: %s", host, resp.Failure)
 	}
 	return fmt.Errorf("host %s is not reachable: %s; %s", host, resp.Failure, startHint)
 }
@@ -373,7 +375,7 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, snap stats.Snapshot) {
 func rateLimited(s stats.Snapshot) (n, total int64) {
 	for _, f := range s.Failures {
 		total += f.Occurrences
-		if strings.Contains(f.Error, "429") {
+		if f.Error == client.StatusFailure(http.StatusTooManyRequests) {
 			n += f.Occurrences
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -220,7 +221,7 @@ func (s *Session) do(ctx context.Context, req Request, body io.Reader) (out resu
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, s.c.base.String()+req.Path, body)
 	if err != nil {
 		out.Err = err
-		out.Failure = "InvalidRequest: " + err.Error()
+		out.Failure = FailInvalidRequest + ": " + err.Error()
 		return out
 	}
 	for k, v := range s.header {
@@ -256,7 +257,7 @@ func (s *Session) do(ctx context.Context, req Request, body io.Reader) (out resu
 		return out
 	}
 	if !accepted(out.Status, req.Accept) {
-		out.Failure = fmt.Sprintf("Got status code %d", out.Status)
+		out.Failure = StatusFailure(out.Status)
 		return out
 	}
 	if req.Check != nil {
@@ -322,6 +323,33 @@ func accepted(status int, accept []int) bool {
 	return false
 }
 
+// Failure names: a failure text starts with one of these, then ": " and detail.
+const (
+	FailResponseTooLarge = "ResponseTooLarge"
+	FailCancelled        = "Cancelled"
+	FailRefused          = "ConnectionRefusedError"
+	FailReset            = "ConnectionResetError"
+	FailDisconnected     = "RemoteDisconnected"
+	FailNameResolution   = "NameResolutionError"
+	FailSSL              = "SSLError"
+	FailTimeout          = "Timeout"
+	FailRequest          = "RequestError"
+	FailInvalidRequest   = "InvalidRequest"
+)
+
+// FailureKind is the name a failure text starts with (one of the Fail*
+// constants for transport errors), or "" for other failures.
+func FailureKind(failure string) string {
+	kind, _, ok := strings.Cut(failure, ": ")
+	if !ok {
+		return ""
+	}
+	return kind
+}
+
+// StatusFailure is the failure text of an unaccepted status, as Locust's suite words it.
+func StatusFailure(status int) string { return "Got status code " + strconv.Itoa(status) }
+
 // ErrorName turns a transport error into a short, stable failure name like
 // Locust's (ConnectionRefusedError, Timeout, …) followed by the detail that
 // helps, never by a URL's query or a header.
@@ -336,25 +364,25 @@ func ErrorName(err error) string {
 	var recErr tls.RecordHeaderError
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		return "ResponseTooLarge: " + errBodyTooLarge.Error()
+		return FailResponseTooLarge + ": " + errBodyTooLarge.Error()
 	case errors.Is(err, context.Canceled):
-		return "Cancelled: the run stopped while the request was in flight"
+		return FailCancelled + ": the run stopped while the request was in flight"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "ConnectionRefusedError: connection refused"
+		return FailRefused + ": connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
-		return "ConnectionResetError: connection reset by peer"
+		return FailReset + ": connection reset by peer"
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "RemoteDisconnected: server closed the connection without a complete response"
+		return FailDisconnected + ": server closed the connection without a complete response"
 	case errors.As(err, &dnsErr):
-		return "NameResolutionError: " + dnsErr.Error()
+		return FailNameResolution + ": " + dnsErr.Error()
 	case errors.As(err, &certErr):
-		return "SSLError: certificate verification failed (use -insecure to accept it): " + certErr.Err.Error()
+		return FailSSL + ": certificate verification failed (use -insecure to accept it): " + certErr.Err.Error()
 	case errors.As(err, &recErr):
-		return "SSLError: the server did not speak TLS"
+		return FailSSL + ": the server did not speak TLS"
 	case isTimeout(err):
-		return "Timeout: no complete response within the request timeout"
+		return FailTimeout + ": no complete response within the request timeout"
 	}
-	return "RequestError: " + detail.Error()
+	return FailRequest + ": " + detail.Error()
 }
 
 func isTimeout(err error) bool {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,4 +231,12 @@ func TestClosedSessionsDoNotShareBuffers(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestFailureKind(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, FailTimeout, FailureKind("Timeout: no complete response within the request timeout"))
+	assert.Equal(t, FailRefused, FailureKind(ErrorName(syscall.ECONNREFUSED)))
+	assert.Equal(t, "", FailureKind(StatusFailure(503)), "a status failure has no transport kind")
+	assert.Equal(t, "Got status code 429", StatusFailure(429))
 }

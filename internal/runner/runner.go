@@ -181,15 +181,11 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		}
 		close(allIdle)
 	}()
-	if sum.Reason == StopCancelled {
-		cancelReqs()
-	}
+	// reqCtx derives from ctx: a cancelled ctx has cancelled the requests already.
 	grace := time.NewTimer(cfg.Grace)
 	select {
 	case <-allIdle:
 	case <-grace.C:
-		cancelReqs()
-	case <-ctx.Done():
 		cancelReqs()
 	}
 	grace.Stop()
