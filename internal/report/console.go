@@ -14,7 +14,7 @@ import (
 )
 
 // Percentiles are the columns of the percentile tables, as in Locust.
-var Percentiles = []float64{50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100}
+var Percentiles = stats.Percentiles
 
 // PercentileLabel renders a percentile column heading ("99.9%").
 func PercentileLabel(q float64) string { return strconv.FormatFloat(q, 'f', -1, 64) + "%" }

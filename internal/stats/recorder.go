@@ -4,8 +4,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // TotalName is the name of the aggregate entry.
@@ -31,6 +29,7 @@ type Recorder struct {
 	final   Snapshot
 	now     func() time.Time
 	tick    time.Duration
+	history bool // keep each entry's time series
 }
 
 // Option configures a Recorder.
@@ -42,21 +41,21 @@ func WithClock(now func() time.Time) Option { return func(r *Recorder) { r.now =
 // WithInterval sets the time-series interval (default one second).
 func WithInterval(d time.Duration) Option { return func(r *Recorder) { r.tick = d } }
 
+// WithEntryHistory keeps a time series per entry as well as the aggregate's,
+// for Locust's --csv-full-history. It costs a windowed histogram (about 1.5 MB)
+// per entry and one more histogram write per result.
+func WithEntryHistory() Option { return func(r *Recorder) { r.history = true } }
+
 type state struct {
 	start      time.Time
 	entries    map[Key]*Entry
-	totalReq   int64 // the aggregate's histograms are merged from the entries at snapshot time
-	totalFail  int64
+	total      *Entry // the aggregate, kept live for the time series' cumulative columns
 	failures   map[failKey]*Failure
 	exceptions map[string]*Exception
 	excOrder   []string
-	series     []Point
-	// the current interval of the time series
-	ivService  *hdrhistogram.Histogram
-	ivResponse *hdrhistogram.Histogram
-	ivReq      int64
-	ivFail     int64
-	ivStart    time.Time
+	agg        *track         // the aggregate's time series
+	tracks     map[Key]*track // each entry's, with WithEntryHistory
+	ivStart    time.Time      // start of the current interval
 }
 
 type failKey struct{ method, name, err string }
@@ -74,20 +73,26 @@ func NewRecorder(opts ...Option) *Recorder {
 	for _, o := range opts {
 		o(r)
 	}
-	st := newState(r.now())
+	st := r.newState()
 	go r.loop(st)
 	return r
 }
 
-func newState(start time.Time) *state {
-	return &state{
+func (r *Recorder) newState() *state {
+	start := r.now()
+	st := &state{
 		start:      start,
 		entries:    make(map[Key]*Entry),
+		total:      newEntry("", TotalName),
 		failures:   make(map[failKey]*Failure),
 		exceptions: make(map[string]*Exception),
-		ivService:  NewHistogram(),
+		agg:        newTrack(),
 		ivStart:    start,
 	}
+	if r.history {
+		st.tracks = make(map[Key]*track)
+	}
+	return st
 }
 
 // Record sends one result to the aggregator.
@@ -120,7 +125,7 @@ func (r *Recorder) Snapshot() Snapshot {
 func (r *Recorder) Reset() {
 	ok := make(chan struct{})
 	select {
-	case r.ctl <- func(st *state) { *st = *newState(r.now()); close(ok) }:
+	case r.ctl <- func(st *state) { *st = *r.newState(); close(ok) }:
 		<-ok
 	case <-r.done:
 	}
@@ -199,16 +204,19 @@ func (st *state) add(res *Result) {
 	if e == nil {
 		e = newEntry(res.Method, res.Name)
 		st.entries[k] = e
+		if st.tracks != nil {
+			st.tracks[k] = newTrack()
+		}
 	}
 	e.add(res)
-	st.totalReq++
-	st.ivReq++
-	st.ivResponse = recordBoth(st.ivService, st.ivResponse, res)
+	st.total.add(res)
+	st.agg.add(res)
+	if st.tracks != nil {
+		st.tracks[k].add(res)
+	}
 	if res.Error == "" {
 		return
 	}
-	st.ivFail++
-	st.totalFail++
 	fk := failKey{res.Method, res.Name, res.Error}
 	f := st.failures[fk]
 	if f == nil {
@@ -245,28 +253,46 @@ func (st *state) addException(e Exception) {
 // interval is kept only when it saw requests.
 func (r *Recorder) closeInterval(st *state, now time.Time, final bool) {
 	secs := now.Sub(st.ivStart).Seconds()
-	if secs <= 0 || (final && st.ivReq == 0) {
+	if secs <= 0 || (final && st.agg.ivReq == 0) {
 		return
 	}
-	p := Point{
-		Time:          now,
-		Users:         r.Users(),
-		Requests:      st.ivReq,
-		Failures:      st.ivFail,
-		RPS:           float64(st.ivReq) / secs,
-		FailPS:        float64(st.ivFail) / secs,
-		P50MS:         quantileMS(st.ivService, 50),
-		P95MS:         quantileMS(st.ivService, 95),
-		RespP50MS:     quantileMS(responseHist(st.ivService, st.ivResponse), 50),
-		RespP95MS:     quantileMS(responseHist(st.ivService, st.ivResponse), 95),
-		TotalRequests: st.totalReq,
-		TotalFailures: st.totalFail,
+	users := r.Users()
+	st.agg.close(now, secs, users, st.total)
+	for k, t := range st.tracks {
+		t.close(now, secs, users, st.entries[k])
 	}
-	st.series = append(st.series, p)
-	st.ivService.Reset()
-	st.ivResponse = nil
-	st.ivReq, st.ivFail = 0, 0
 	st.ivStart = now
+}
+
+// Ticks returns the intervals from index from on, with their entry points when
+// the recorder keeps entry history: what a history file appends as the run goes.
+func (r *Recorder) Ticks(from int) []Tick {
+	reply := make(chan []Tick, 1)
+	select {
+	case r.ctl <- func(st *state) { reply <- st.ticks(from) }:
+		return <-reply
+	case <-r.done:
+		return r.final.ticksFrom(from)
+	}
+}
+
+func (st *state) ticks(from int) []Tick {
+	if from >= len(st.agg.series) {
+		return nil
+	}
+	s := Snapshot{Series: st.agg.series[from:]}
+	for k, t := range st.tracks {
+		s.Entries = append(s.Entries, Entry{Method: k.Method, Name: k.Name, Series: t.series})
+	}
+	sortEntries(s.Entries)
+	return s.Ticks()
+}
+
+func (s Snapshot) ticksFrom(from int) []Tick {
+	if from >= len(s.Series) {
+		return nil
+	}
+	return s.Ticks()[from:]
 }
 
 func (r *Recorder) snapshot(st *state) Snapshot {
@@ -274,13 +300,16 @@ func (r *Recorder) snapshot(st *state) Snapshot {
 		Start:  st.start,
 		End:    r.now(),
 		Users:  r.Users(),
-		Total:  *newEntry("", TotalName),
-		Series: append([]Point(nil), st.series...),
+		Total:  st.total.Clone(),
+		Series: append([]Point(nil), st.agg.series...),
 	}
 	s.Entries = make([]Entry, 0, len(st.entries))
-	for _, e := range st.entries {
-		s.Entries = append(s.Entries, e.Clone())
-		s.Total.Merge(*e)
+	for k, e := range st.entries {
+		c := e.Clone()
+		if t := st.tracks[k]; t != nil {
+			c.Series = append([]Point(nil), t.series...)
+		}
+		s.Entries = append(s.Entries, c)
 	}
 	sortEntries(s.Entries)
 	s.Failures = make([]Failure, 0, len(st.failures))

@@ -67,6 +67,9 @@ type Entry struct {
 	// While recording it stays nil as long as every response time equals its
 	// service time (no schedule ran late), which saves a histogram write per result.
 	Response *hdrhistogram.Histogram
+	// Series is the entry's own time series, kept when the Recorder was made
+	// WithEntryHistory (Locust's --csv-full-history).
+	Series []Point
 }
 
 // NewHistogram returns an empty histogram with the package's bounds.
@@ -138,6 +141,7 @@ func (e Entry) Clone() Entry {
 	c := e
 	c.Service = cloneHist(e.Service)
 	c.Response = cloneHist(responseHist(e.Service, e.Response))
+	c.Series = append([]Point(nil), e.Series...)
 	return c
 }
 
@@ -231,22 +235,6 @@ type Exception struct {
 	Count     int64
 }
 
-// Point is one second of the run's time series.
-type Point struct {
-	Time          time.Time // end of the second
-	Users         int
-	Requests      int64 // requests that completed in this second
-	Failures      int64
-	RPS           float64
-	FailPS        float64
-	P50MS         float64 // service time percentiles of this second
-	P95MS         float64
-	RespP50MS     float64 // intended-start response time percentiles of this second
-	RespP95MS     float64
-	TotalRequests int64 // cumulative
-	TotalFailures int64
-}
-
 // Snapshot is the state of a run's statistics at one moment.
 type Snapshot struct {
 	Start      time.Time
@@ -256,7 +244,7 @@ type Snapshot struct {
 	Total      Entry   // the aggregate, Name "Aggregated"
 	Failures   []Failure
 	Exceptions []Exception
-	Series     []Point
+	Series     []Point // the aggregate's time series
 }
 
 // Duration is the time covered by the snapshot.

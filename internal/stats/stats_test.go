@@ -209,7 +209,7 @@ func BenchmarkRecord(b *testing.B) {
 // BenchmarkAggregate measures the aggregator's share of recording one result
 // (entry lookup and four histogram writes), without the hand-off.
 func BenchmarkAggregate(b *testing.B) {
-	st := newState(time.Now())
+	st := (&Recorder{now: time.Now}).newState()
 	names := []string{"/status", "/goals", "/health", "/ready"}
 	r := Result{Method: "GET", Start: time.Now(), Latency: 3 * time.Millisecond, Status: 200}
 	b.ReportAllocs()
