@@ -1,0 +1,124 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xagent/perfharness/internal/stats"
+)
+
+// Locust 2.x's header rows, copied from its CSV files.
+const (
+	locustStatsHeader      = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\r\n"
+	locustHistoryHeader    = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size\r\n"
+	locustFailuresHeader   = "Method,Name,Error,Occurrences\r\n"
+	locustExceptionsHeader = "Count,Message,Traceback,Nodes\r\n"
+)
+
+// withHistory adds a two-second aggregate series to sample(), and with entries
+// the same seconds for each entry.
+func withHistory(entries bool) stats.Snapshot {
+	s := sample()
+	t0 := s.Start
+	pt := func(sec int, reqs, total int64, recent float64) stats.Point {
+		p := stats.Point{Time: t0.Add(time.Duration(sec) * time.Second), Users: 3, Requests: reqs, RPS: float64(reqs),
+			TotalRequests: total, TotalMedianMS: 42.5, TotalAvgMS: 51.25, TotalMinMS: 10, TotalMaxMS: 218, TotalAvgBytes: 48.5}
+		for i := range p.RecentMS {
+			p.RecentMS[i] = recent + float64(i)
+		}
+		return p
+	}
+	s.Series = []stats.Point{pt(1, 0, 0, 0), pt(2, 111, 111, 20.125)}
+	if entries {
+		for i := range s.Entries {
+			s.Entries[i].Series = []stats.Point{pt(2, int64(i+1), int64(i+1), 1.5)}
+		}
+	}
+	return s
+}
+
+func render(t *testing.T, fn func(*bytes.Buffer) error) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, fn(&buf))
+	return buf.String()
+}
+
+func TestCSVHeadersAreLocustsByteForByte(t *testing.T) {
+	s := withHistory(true)
+	for _, c := range []struct {
+		name, want string
+		fn         func(*bytes.Buffer) error
+	}{
+		{"stats", locustStatsHeader, func(b *bytes.Buffer) error { return WriteStatsCSV(b, s) }},
+		{"history", locustHistoryHeader, func(b *bytes.Buffer) error { return WriteHistoryCSV(b, s) }},
+		{"failures", locustFailuresHeader, func(b *bytes.Buffer) error { return WriteFailuresCSV(b, s, false) }},
+		{"exceptions", locustExceptionsHeader, func(b *bytes.Buffer) error { return WriteExceptionsCSV(b, s) }},
+	} {
+		out := render(t, c.fn)
+		first, _, _ := strings.Cut(out, "\n")
+		assert.Equal(t, c.want, first+"\n", c.name)
+	}
+	out := render(t, func(b *bytes.Buffer) error { return WriteFailuresCSV(b, s, true) })
+	assert.True(t, strings.HasPrefix(out, "Method,Name,Error,Occurrences,First Seen,Last Seen\r\n"))
+}
+
+func TestCSVGolden(t *testing.T) {
+	s := withHistory(true)
+	golden(t, "run_stats.csv", []byte(render(t, func(b *bytes.Buffer) error { return WriteStatsCSV(b, s) })))
+	golden(t, "run_stats_history.csv", []byte(render(t, func(b *bytes.Buffer) error { return WriteHistoryCSV(b, withHistory(false)) })))
+	golden(t, "run_full_stats_history.csv", []byte(render(t, func(b *bytes.Buffer) error { return WriteHistoryCSV(b, s) })))
+	golden(t, "run_failures.csv", []byte(render(t, func(b *bytes.Buffer) error { return WriteFailuresCSV(b, s, true) })))
+	golden(t, "run_exceptions.csv", []byte(render(t, func(b *bytes.Buffer) error { return WriteExceptionsCSV(b, s) })))
+}
+
+func parseCSV(t *testing.T, text string) [][]string {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	require.NoError(t, err)
+	return rows
+}
+
+func TestStatsCSVRowsMatchTheSnapshot(t *testing.T) {
+	s := sample()
+	rows := parseCSV(t, render(t, func(b *bytes.Buffer) error { return WriteStatsCSV(b, s) }))
+	require.Len(t, rows, 1+len(s.Entries)+1)
+	last := rows[len(rows)-1]
+	assert.Equal(t, "", last[0], "the aggregate has no Type")
+	assert.Equal(t, "Aggregated", last[1])
+	assert.Equal(t, strconv.FormatInt(s.Total.Requests, 10), last[2])
+	status := rows[2]
+	require.Equal(t, "GET /status", status[1])
+	e, _ := s.Entry("GET", "GET /status")
+	p95, err := strconv.ParseFloat(status[16], 64)
+	require.NoError(t, err)
+	assert.InDelta(t, e.ServiceMS(95), p95, 0.0005, "95% column")
+	rps, _ := strconv.ParseFloat(status[9], 64)
+	assert.InDelta(t, s.RPS(e), rps, 1e-6)
+
+	empty := stats.Snapshot{Total: stats.Entry{Name: stats.TotalName}, Start: s.Start, End: s.End}
+	rows = parseCSV(t, render(t, func(b *bytes.Buffer) error { return WriteStatsCSV(b, empty) }))
+	require.Len(t, rows, 2)
+	assert.Equal(t, "N/A", rows[1][11], "percentiles of an entry without requests")
+	assert.Equal(t, "0", rows[1][2])
+}
+
+func TestHistoryRowsPerEntryOnlyWithEntryHistory(t *testing.T) {
+	plain := parseCSV(t, render(t, func(b *bytes.Buffer) error { return WriteHistoryCSV(b, withHistory(false)) }))
+	assert.Len(t, plain, 1+2, "one aggregate row per second")
+	assert.Equal(t, "N/A", plain[1][6], "no request yet: N/A percentiles")
+	assert.Equal(t, "20.125", plain[2][6])
+	full := parseCSV(t, render(t, func(b *bytes.Buffer) error { return WriteHistoryCSV(b, withHistory(true)) }))
+	n := len(sample().Entries)
+	require.Len(t, full, 1+1+n+1, "second 1: aggregate only; second 2: every entry, then the aggregate")
+	assert.Equal(t, "Aggregated", full[len(full)-1][3])
+	assert.Equal(t, "GET", full[2][2])
+	assert.Equal(t, strconv.FormatInt(sample().Start.Add(2*time.Second).Unix(), 10), full[2][0])
+}
