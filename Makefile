@@ -2,13 +2,18 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet fmt-check light fake bench
+.PHONY: test vet fmt-check browser light fake bench
 
 ## test: vet, gofmt check, one quick pass of the endpoint benchmarks (so that
-## they keep working), and the race-enabled short test suite.
-test: vet fmt-check
+## they keep working), and the race-enabled short test suite. The browser
+## tests must run here, not skip: make installs Chromium when it is missing.
+test: vet fmt-check browser
 	$(GO) test -run '^$$' -bench BenchmarkEndpoint -benchtime 20x -count=1 ./perf
-	$(GO) test -race -short -count=1 $(PKGS)
+	PERF_REQUIRE_BROWSER=1 $(GO) test -race -short -count=1 $(PKGS)
+
+## browser: Debian's Chromium for the HTML report's browser test, when missing.
+browser:
+	@scripts/install-chromium.sh
 
 vet:
 	$(GO) vet $(PKGS)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xagent/perfharness/internal/compare"
 	"github.com/xagent/perfharness/internal/stats"
 )
 
@@ -121,4 +122,17 @@ func TestHistoryRowsPerEntryOnlyWithEntryHistory(t *testing.T) {
 	assert.Equal(t, "Aggregated", full[len(full)-1][3])
 	assert.Equal(t, "GET", full[2][2])
 	assert.Equal(t, strconv.FormatInt(sample().Start.Add(2*time.Second).Unix(), 10), full[2][0])
+}
+
+func TestComparisonTableMarksRegressions(t *testing.T) {
+	base := sample()
+	cur := sample()
+	cur.End = cur.Start.Add(40 * time.Second) // a quarter of the rate
+	r := compare.Compare(base, cur, compare.DefaultLimits())
+	r.Baseline = "base.json"
+	out := render(t, func(b *bytes.Buffer) error { return WriteComparison(b, r) })
+	golden(t, "comparison.txt", []byte(out))
+	assert.Contains(t, out, "Compared with baseline base.json (limits: latency=10%,floor=1ms,rps=10%,failures=1)")
+	assert.Contains(t, out, "REGRESSED: 75% fewer requests/s")
+	assert.Contains(t, out, "not judged: p99 needs 500 requests")
 }
