@@ -1,7 +1,3 @@
-// Package runfile is a whole run as one value and one JSON document: the run's
-// metadata, its statistics snapshot (HDR histograms included), the grades and
-// verdict, and the comparison with a baseline. Every report is rendered from a
-// Run, so a run file re-renders every report exactly.
 package runfile
 
 import (
