@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/xagent/perfharness/internal/fakeapi"
+	"github.com/xagent/perfharness/internal/runfile"
 )
 
 // These tests run this test binary as a user would run `go test ./perf -run …`,
@@ -120,8 +121,9 @@ func TestCLIFailingTargetFailsItsOwnSubtest(t *testing.T) {
 
 func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 	t.Parallel()
+	prefix := filepath.Join(t.TempDir(), "int")
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.short", "-test.v", "-test.count=1",
-		"-test.run", "^TestLoadLight$", "-duration", "60s")
+		"-test.run", "^TestLoadLight$", "-duration", "60s", "-csv", prefix, "-json-file", prefix+".json")
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -135,7 +137,13 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(time.Second)
+	// Interrupt once the history file has its first second: it is written as the run goes.
+	for rows(t, prefix+"_stats_history.csv") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no history row was flushed during the run:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -146,7 +154,7 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 	if err == nil {
 		t.Errorf("an interrupted run must not pass:\n%s", text)
 	}
-	for _, want := range []string{"stopping the run gracefully", "Aggregated", "run interrupted (stop requested)", "results above are partial"} {
+	for _, want := range []string{"stopping the run gracefully", "Aggregated", "run interrupted (stop requested)", "the results are partial"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -155,6 +163,27 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 	if stopped > 15*time.Second {
 		t.Errorf("stopping took %v", stopped)
 	}
+	// The reports of an interrupted run are written, and say it was interrupted.
+	if rows(t, prefix+"_stats.csv") < 2 {
+		t.Errorf("the interrupted run's stats.csv has no entries")
+	}
+	run, err := runfile.ReadFile(prefix + ".json")
+	if err != nil {
+		t.Fatalf("the interrupted run's JSON: %v", err)
+	}
+	if run.Verdict.Pass || run.Meta.Stopped != "stop requested" || !strings.Contains(strings.Join(run.Verdict.Reasons, "\n"), "interrupted") {
+		t.Errorf("the run file must say the run was interrupted: %+v, stopped %q", run.Verdict, run.Meta.Stopped)
+	}
+}
+
+// rows counts the lines of a file, 0 when it does not exist yet.
+func rows(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte("\n"))
 }
 
 // misbehaving serves the fake with opts until the test ends and returns its URL.

@@ -47,9 +47,20 @@ var (
 	flagInsecure   = flag.Bool("insecure", false, "accept any TLS certificate of -host")
 	flagMinGrade   = flag.String("min-grade", "acceptable", "lowest passing grade of a gated target: target, acceptable, needs-investigation or poor")
 	flagProgress   timespan
+
+	flagCSV          = flag.String("csv", "", "write Locust's CSV files PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv and PREFIX_exceptions.csv ({u}, {r}, {t} placeholders)")
+	flagCSVFull      = flag.Bool("csv-full-history", false, "add a row per entry to PREFIX_stats_history.csv each second, not only the aggregate's")
+	flagCSVFailTimes = flag.Bool("csv-failure-times", false, "add First Seen and Last Seen columns to PREFIX_failures.csv")
+	flagHTML         = flag.String("html", "", "write a self-contained HTML report to FILE ({u}, {r}, {t} placeholders)")
+	flagJSON         = flag.String("json-file", "", "write the whole run as a JSON run file to FILE, for scripts/report and -baseline ({u}, {r}, {t} placeholders)")
+	flagBaseline     = flag.String("baseline", "", "compare the run with an earlier run's -json FILE and fail on regressions")
+	flagMaxRegress   = flag.String("max-regression", "", "regression limits for -baseline: a latency percentage (10%) or latency=10%,floor=1ms,rps=10%,failures=1 (default)")
 )
 
 func init() {
+	// go test owns -json (a bool) and never passes it on; the test binary takes
+	// it after -args or when run directly, as the same flag as -json-file.
+	flag.StringVar(flagJSON, "json", "", "same as -json-file, for a prebuilt perf.test or after go test's -args")
 	flag.Var(&flagDuration, "duration", "run time, Locust's -t forms (60s, 5m, 1h30m) or Go's (default: the scenario's)")
 	flag.Var(&flagGrace, "grace", "how long running tasks may finish after the duration before their requests are cancelled (default 10s)")
 	flag.Var(&flagTimeoutReq, "timeout-req", "timeout of one request, headers and body (default 30s)")
@@ -66,6 +77,10 @@ func (t *timespan) orDefault(def time.Duration) time.Duration {
 
 // validateFlags reports flag values no scenario can use.
 func validateFlags() error {
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: the flags after it were not read. "+
+			"(go test's own -json flag takes no value: write the run file with -json-file FILE)", flag.Arg(0))
+	}
 	switch {
 	case *flagUsers < 0:
 		return fmt.Errorf("-users %d: must be positive", *flagUsers)

@@ -17,6 +17,7 @@ import (
 	"github.com/xagent/perfharness/internal/client"
 	"github.com/xagent/perfharness/internal/fakeapi"
 	"github.com/xagent/perfharness/internal/report"
+	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
 	"github.com/xagent/perfharness/internal/scenario"
 	"github.com/xagent/perfharness/internal/stats"
@@ -58,6 +59,7 @@ type plan struct {
 	Gate      verdict.Gate
 	Table     verdict.Table
 	Host      string
+	Outputs   outputs
 }
 
 // resolve applies -short and the flags to a scenario's defaults.
@@ -106,6 +108,9 @@ func resolve(name string, sc loadScenario) (plan, error) {
 		if _, err := client.ParseHost(p.Host); err != nil {
 			return plan{}, fmt.Errorf("-host: %w", err)
 		}
+	}
+	if p.Outputs, err = resolveOutputs(p); err != nil {
+		return plan{}, err
 	}
 	return p, nil
 }
@@ -225,7 +230,7 @@ func runLoad(t *testing.T, sc loadScenario) {
 		t.Fatal(err)
 	}
 
-	rec := stats.NewRecorder()
+	rec := stats.NewRecorder(recorderOptions(p)...)
 	cl, err := client.New(host, rec, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure, MaxIdlePerHost: p.Users})
 	if err != nil {
 		t.Fatal(err)
@@ -240,18 +245,23 @@ func runLoad(t *testing.T, sc loadScenario) {
 		p.Name, p.Users, p.SpawnRate, p.Duration, host, strings.Join(classNames, ", "), p.Seed)
 
 	stopProgress := progress(rec, p)
+	stopHistory := streamHistory(t, p.Outputs.Files, rec)
 	sum, err := runner.Run(ctx, runner.Config{
 		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: p.Duration, Grace: p.Grace,
 		Seed: p.Seed, Client: cl, Recorder: rec, Stop: stop,
 	})
 	stopProgress()
+	stopHistory()
 	snap := rec.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Statistics cover the load period: from the first spawn to the stop.
-	snap.Start, snap.End = sum.Started, sum.Stopped
-	evaluate(t, p, sum, snap)
+	// Wall-clock readings only: a re-render from the JSON run file then computes the same rates.
+	snap.Start, snap.End = sum.Started.Round(0), sum.Stopped.Round(0)
+	run := newRun(p, host, sum, snap)
+	evaluate(t, p, sum, &run)
+	writeReports(t, p.Outputs.Files, run)
 }
 
 // progress prints a line every -progress interval with -v, until stopped.
@@ -315,14 +325,25 @@ func subtestName(metric string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(metric, "_ms"), "_pct")
 }
 
-// evaluate prints the results and grades and fails the subtests of failing targets.
-func evaluate(t *testing.T, p plan, sum runner.Summary, snap stats.Snapshot) {
+// evaluate prints the results and grades, fails the subtests of failing
+// targets, alerts and regressions, and records all of it in run.
+func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
+	snap := run.Stats
 	if err := report.WriteConsole(os.Stdout, snap); err != nil {
 		t.Errorf("writing the results table: %v", err)
 	}
 	if n, total := rateLimited(snap); n > 0 && float64(n) >= 0.5*float64(total) {
 		fmt.Printf("NOTE: the server is rate limiting the generator: %d of %d failures are 429 Too Many Requests. "+
 			"X-Agent limits each client IP to 60 requests/min; disable its rate limiter for load tests or spread the load over several addresses.\n\n", n, total)
+	}
+	defer func() { run.Verdict.Pass = len(run.Verdict.Reasons) == 0 }()
+	fail := func(msg string) {
+		t.Error(msg)
+		run.Verdict.Reasons = append(run.Verdict.Reasons, msg)
+	}
+	if sum.Interrupted() {
+		fail(fmt.Sprintf("%s: run interrupted (%s) after %v of %v; the results are partial",
+			p.Name, sum.Reason, sum.Stopped.Sub(sum.Started).Round(time.Second), p.Duration))
 	}
 	endpoints := map[string]verdict.Values{}
 	for _, e := range snap.Entries {
@@ -332,20 +353,16 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, snap stats.Snapshot) {
 	}
 	agg := metricValues(snap, snap.Total)
 	if agg == nil {
-		t.Errorf("%s: no request completed in %v; nothing to grade", p.Name, sum.Stopped.Sub(sum.Started).Round(time.Millisecond))
+		fail(fmt.Sprintf("%s: no request completed in %v; nothing to grade", p.Name, sum.Stopped.Sub(sum.Started).Round(time.Millisecond)))
 		return
 	}
-	checks := p.Table.Evaluate(agg, endpoints, p.Gate)
-	alerts := p.Table.CheckAlerts(agg["failure_rate_pct"], agg["avg_ms"])
-	if err := report.WriteGrades(os.Stdout, checks, alerts); err != nil {
+	run.Checks = p.Table.Evaluate(agg, endpoints, p.Gate)
+	run.Alerts = p.Table.CheckAlerts(agg["failure_rate_pct"], agg["avg_ms"])
+	if err := report.WriteGrades(os.Stdout, run.Checks, run.Alerts); err != nil {
 		t.Errorf("writing the grades: %v", err)
 	}
-	if sum.Interrupted() {
-		t.Errorf("%s: run interrupted (%s) after %v of %v; the results above are partial",
-			p.Name, sum.Reason, sum.Stopped.Sub(sum.Started).Round(time.Second), p.Duration)
-	}
 	t.Run("targets", func(t *testing.T) {
-		for _, c := range checks {
+		for _, c := range run.Checks {
 			if !c.Gated {
 				continue
 			}
@@ -361,7 +378,7 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, snap stats.Snapshot) {
 		}
 	})
 	t.Run("alerts", func(t *testing.T) {
-		for _, a := range alerts {
+		for _, a := range run.Alerts {
 			t.Run(a.Name, func(t *testing.T) {
 				if a.Fired {
 					t.Error(a.Message)
@@ -369,6 +386,17 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, snap stats.Snapshot) {
 			})
 		}
 	})
+	for _, c := range run.Checks {
+		if c.Gated && !c.Pass {
+			run.Verdict.Reasons = append(run.Verdict.Reasons, "target: "+c.Message)
+		}
+	}
+	for _, a := range run.Alerts {
+		if a.Fired {
+			run.Verdict.Reasons = append(run.Verdict.Reasons, "alert: "+a.Message)
+		}
+	}
+	compareBaseline(t, p, run)
 }
 
 // rateLimited counts failures answered 429 and all failures.

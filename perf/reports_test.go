@@ -1,0 +1,174 @@
+package perf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/outfile"
+	"github.com/xagent/perfharness/internal/report"
+	"github.com/xagent/perfharness/internal/runfile"
+	"github.com/xagent/perfharness/internal/runner"
+	"github.com/xagent/perfharness/internal/stats"
+)
+
+// outputs are the report flags resolved for one run.
+type outputs struct {
+	Files        report.Files
+	EntryHistory bool
+	Baseline     *runfile.Run // nil without -baseline
+	BaselinePath string
+	Limits       compare.Limits
+}
+
+// resolveOutputs expands the report paths, proves them writable and reads the
+// baseline, all before any load is sent.
+func resolveOutputs(p plan) (outputs, error) {
+	expand := func(path string) string {
+		if path == "" {
+			return ""
+		}
+		return outfile.Expand(path, p.Users, p.SpawnRate, p.Duration)
+	}
+	o := outputs{
+		Files: report.Files{CSV: expand(*flagCSV), HTML: expand(*flagHTML), JSON: expand(*flagJSON),
+			FailureTimes: *flagCSVFailTimes},
+		EntryHistory: *flagCSVFull,
+	}
+	if *flagCSVFull && o.Files.CSV == "" && o.Files.JSON == "" {
+		return o, fmt.Errorf("-csv-full-history: needs -csv or -json-file to write the history to")
+	}
+	if err := o.Files.Check(); err != nil {
+		return o, fmt.Errorf("report files: %w", err)
+	}
+	if *flagMaxRegress != "" && *flagBaseline == "" {
+		return o, fmt.Errorf("-max-regression %q: needs -baseline", *flagMaxRegress)
+	}
+	var err error
+	if o.Limits, err = compare.ParseLimits(*flagMaxRegress); err != nil {
+		return o, fmt.Errorf("-max-regression %w", err)
+	}
+	if *flagBaseline != "" {
+		base, err := runfile.ReadFile(*flagBaseline)
+		if err != nil {
+			return o, fmt.Errorf("-baseline: %w", err)
+		}
+		o.Baseline, o.BaselinePath = &base, *flagBaseline
+	}
+	return o, nil
+}
+
+// recorderOptions are the recorder's options for a plan.
+func recorderOptions(p plan) []stats.Option {
+	if p.Outputs.EntryHistory {
+		return []stats.Option{stats.WithEntryHistory()}
+	}
+	return nil
+}
+
+// streamHistory appends the run's history CSV every second until stopped, so
+// a killed run keeps what it had.
+func streamHistory(t *testing.T, files report.Files, rec *stats.Recorder) (stop func()) {
+	h, err := files.StartHistory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if err := h.Append(rec.Ticks(h.Written())); err != nil {
+					fmt.Printf("warning: %v; the history is written in full at the end\n", err)
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		if err := h.Close(); err != nil {
+			fmt.Printf("warning: %v\n", err)
+		}
+	}
+}
+
+// newRun wraps a finished run's statistics with the plan's metadata.
+func newRun(p plan, host string, sum runner.Summary, snap stats.Snapshot) runfile.Run {
+	names := make([]string, len(p.Classes))
+	for i, c := range p.Classes {
+		names[i] = c.Name
+	}
+	return runfile.Run{
+		Meta: runfile.Meta{
+			Scenario: p.Name, Host: host, Fake: p.Host == "", Users: p.Users, SpawnRate: p.SpawnRate,
+			Duration: p.Duration, Start: snap.Start, End: snap.End, Classes: names, Seed: p.Seed,
+			Stopped: string(sum.Reason), Harness: runfile.HarnessVersion, GoVersion: runtime.Version(),
+			EntryHistory: p.Outputs.EntryHistory,
+		},
+		Stats: snap,
+	}
+}
+
+// compareBaseline compares the run with -baseline, prints the table and fails
+// a subtest per entry that regressed.
+func compareBaseline(t *testing.T, p plan, run *runfile.Run) {
+	base := p.Outputs.Baseline
+	if base == nil {
+		return
+	}
+	if base.Meta.Scenario != run.Meta.Scenario {
+		fmt.Printf("note: the baseline ran %s, this run is %s\n", base.Meta.Scenario, run.Meta.Scenario)
+	}
+	res := compare.Compare(base.Stats, run.Stats, p.Outputs.Limits)
+	res.Baseline = filepath.Base(p.Outputs.BaselinePath)
+	run.Baseline = &res
+	if err := report.WriteComparison(os.Stdout, res); err != nil {
+		t.Errorf("writing the comparison: %v", err)
+	}
+	t.Run("baseline", func(t *testing.T) {
+		for _, entry := range res.Entries() {
+			t.Run(entry, func(t *testing.T) {
+				for _, row := range res.Rows {
+					if row.Entry == entry && row.Regressed {
+						t.Error(row.Message())
+					}
+				}
+			})
+		}
+	})
+	for _, row := range res.Regressions() {
+		run.Verdict.Reasons = append(run.Verdict.Reasons, "regression: "+row.Message())
+	}
+}
+
+// writeReports writes the report files and lists them.
+func writeReports(t *testing.T, files report.Files, run runfile.Run) {
+	paths := files.Paths()
+	if len(paths) == 0 {
+		return
+	}
+	if err := files.Write(run); err != nil {
+		t.Errorf("reports: %v", err)
+	}
+	abs := make([]string, len(paths))
+	for i, path := range paths {
+		abs[i], _ = filepath.Abs(path)
+	}
+	fmt.Printf("reports: %s\n", strings.Join(abs, ", "))
+}
