@@ -224,7 +224,7 @@ func compareEntry(bs, cs stats.Snapshot, o, n stats.Entry, label string, l Limit
 	if r.Old > 0 && 100*(r.Old-r.New)/r.Old > l.RPSPct {
 		if drop > 3*math.Sqrt(expected) {
 			r.Regressed = true
-			r.Note = fmt.Sprintf("%s%% fewer requests/s, over the %s%% limit", num3(100*(r.Old-r.New)/r.Old), num(l.RPSPct))
+			r.Note = fmt.Sprintf("%s%% fewer requests/s, over the %s%% limit", strconv.FormatFloat(math.Round(1000*(r.Old-r.New)/r.Old)/10, 'f', -1, 64), num(l.RPSPct))
 		} else {
 			r.Note = fmt.Sprintf("within the noise of %d requests", n.Requests)
 		}
@@ -263,9 +263,9 @@ func (r Row) Message() string {
 	return msg
 }
 
-// Signed renders a percentage change with its sign: "+12.5%", "-3%", "0%".
+// Signed renders a percentage change with its sign, to a tenth: "+12.5%", "-3%", "0%".
 func Signed(pct float64) string {
-	s := num3(pct) + "%"
+	s := strconv.FormatFloat(math.Round(pct*10)/10, 'f', -1, 64) + "%"
 	if pct > 0 {
 		s = "+" + s
 	}

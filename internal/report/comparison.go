@@ -13,8 +13,8 @@ import (
 func WriteComparison(w io.Writer, r compare.Result) error {
 	ew := &errWriter{w: w}
 	ew.printf("Compared with baseline %s (limits: %s)\n", r.Baseline, r.Limits)
-	ew.printf("%-*s %-17s %12s %12s %9s  %s\n", nameWidth, "Name", "Metric", "Baseline", "This run", "Change", "Status")
-	ew.printf("%s\n", strings.Repeat("-", nameWidth+70))
+	ew.printf("%-*s %-17s %12s %12s %10s  %s\n", nameWidth, "Name", "Metric", "Baseline", "This run", "Change", "Status")
+	ew.printf("%s\n", strings.Repeat("-", nameWidth+71))
 	for _, row := range r.Rows {
 		st := "ok"
 		switch {
@@ -23,7 +23,7 @@ func WriteComparison(w io.Writer, r compare.Result) error {
 		case row.Note != "":
 			st = row.Note
 		}
-		ew.printf("%-*s %-17s %12s %12s %9s  %s\n", nameWidth, clip(row.Entry, nameWidth), row.Metric,
+		ew.printf("%-*s %-17s %12s %12s %10s  %s\n", nameWidth, clip(row.Entry, nameWidth), row.Metric,
 			comparisonValue(row.Metric, row.Old), comparisonValue(row.Metric, row.New), compare.Signed(row.ChangePct), st)
 	}
 	if len(r.OnlyInBaseline) > 0 {

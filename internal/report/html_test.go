@@ -157,7 +157,7 @@ func TestHTMLGolden(t *testing.T) {
 		`class="fail-cell">fired</td>`,
 		"Compared with baseline", "runs/TestLoadLight-baseline.json", "latency=10%,floor=1ms,rps=10%,failures=1",
 		`<tr class="regressed"><td>Aggregated</td><td>p50_ms</td><td class="num">30 ms</td><td class="num">60 ms</td><td class="num">&#43;100%</td><td>regressed</td>`,
-		"<td>not judged</td>", "<td>ok</td>", "GET /old", "-3.478%",
+		"<td>not judged</td>", "<td>ok</td>", "GET /old", "-3.5%",
 		`id="chart-rps"`, `id="chart-latency"`, `id="chart-users"`, "p95 from intended start",
 	)
 	htmlHasNot(t, page, "No time series")
