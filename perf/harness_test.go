@@ -270,22 +270,33 @@ func progress(rec *stats.Recorder, p plan) (stop func()) {
 	if !testing.Verbose() || every <= 0 {
 		return func() {}
 	}
+	start := time.Now()
+	return periodically(every, func() bool {
+		s := rec.Snapshot()
+		fmt.Printf("[%s/%s] users %d, %.1f req/s, %.2f%% failures, p95 %s ms, %d requests\n",
+			time.Since(start).Truncate(time.Second), p.Duration, s.Users, recentRPS(s), 100*s.Total.FailRatio(),
+			report.MS(s.Total.ServiceMS(95)), s.Total.Requests)
+		return true
+	})
+}
+
+// periodically calls fn every d until fn returns false or stop is called;
+// stop returns once fn is no longer running.
+func periodically(d time.Duration, fn func() bool) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	start := time.Now()
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(every)
+		tick := time.NewTicker(d)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-tick.C:
-				s := rec.Snapshot()
-				fmt.Printf("[%s/%s] users %d, %.1f req/s, %.2f%% failures, p95 %s ms, %d requests\n",
-					time.Since(start).Truncate(time.Second), p.Duration, s.Users, recentRPS(s), 100*s.Total.FailRatio(),
-					report.MS(s.Total.ServiceMS(95)), s.Total.Requests)
+				if !fn() {
+					return
+				}
 			}
 		}
 	}()

@@ -81,27 +81,15 @@ func streamHistory(t *testing.T, files report.Files, rec *stats.Recorder) (stop 
 	if h == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				if err := h.Append(rec.Ticks(h.Written())); err != nil {
-					fmt.Printf("warning: %v; the history is written in full at the end\n", err)
-					return
-				}
-			}
+	stopAppending := periodically(time.Second, func() bool {
+		if err := h.Append(rec.Ticks(h.Written())); err != nil {
+			fmt.Printf("warning: %v; the history is written in full at the end\n", err)
+			return false
 		}
-	}()
+		return true
+	})
 	return func() {
-		close(done)
-		<-finished
+		stopAppending()
 		if err := h.Close(); err != nil {
 			fmt.Printf("warning: %v\n", err)
 		}
