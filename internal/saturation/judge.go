@@ -1,0 +1,181 @@
+package saturation
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MinLagSamples is the number of recorded start lags below which Judge does not
+// judge the lag p99: with fewer, the p99 is the largest one or two values.
+const MinLagSamples = 20
+
+// Thresholds are the limits beyond which the load generator counts as saturated.
+//
+// A zero (or negative) MaxLagP99, MaxSchedP99 or MaxCPUPct disables that check.
+// MaxDroppedPct is different: 0 means any dropped iteration trips it, and a
+// negative value disables it.
+type Thresholds struct {
+	// MaxLagP99 limits the p99 of how late the generator started work against
+	// its own schedule. Judged only with at least MinLagSamples lags.
+	MaxLagP99 time.Duration
+	// MaxSchedP99 limits the p99 of the Go scheduler latency: how long
+	// runnable goroutines waited for a CPU.
+	MaxSchedP99 time.Duration
+	// MaxDroppedPct limits the open model's dropped iterations as a percentage
+	// of the iterations due (started plus dropped). 0: none may be dropped;
+	// negative: not checked.
+	MaxDroppedPct float64
+	// MaxCPUPct limits the process's CPU use as a percentage of GOMAXPROCS CPUs.
+	MaxCPUPct float64
+}
+
+// DefaultThresholds returns the limits used when none are given:
+//
+//   - start lag p99 10 ms: a generator that keeps up starts work within a
+//     millisecond or two; 10 ms late at p99 is a generator queueing its own work,
+//     and is the size of the latencies being measured against a fast API.
+//   - scheduler latency p99 20 ms: goroutines waiting that long for a CPU delay
+//     timers, request writes and response reads alike, so measured latencies
+//     include the generator's CPU queue. It is looser than the lag limit
+//     because GC assists and the runtime's own sampling make it noisier.
+//   - any dropped iteration: a drop means the in-flight cap was reached, so the
+//     schedule was not kept and the offered load was lower than asked.
+//   - CPU 90% of GOMAXPROCS: above it there is no headroom and every other
+//     figure starts to degrade.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		MaxLagP99:     10 * time.Millisecond,
+		MaxSchedP99:   20 * time.Millisecond,
+		MaxDroppedPct: 0,
+		MaxCPUPct:     90,
+	}
+}
+
+// Input is the evidence about one run.
+type Input struct {
+	Lag     LagStats
+	Runtime Runtime // zero when no Sampler ran: runtime checks are then skipped
+	// The open model's iterations started and dropped; both 0 for the user model.
+	Iterations, Dropped int64
+}
+
+// Verdict is Judge's answer.
+type Verdict struct {
+	Saturated bool
+	// Reasons has one line per threshold tripped, with the measured value and the limit.
+	Reasons []string
+	// Notes are remarks that trip nothing: checks skipped, figures not measured.
+	Notes []string
+	// Advice, when Saturated, says what the verdict means and what to change.
+	Advice string
+}
+
+// Judge compares a run's evidence with the thresholds.
+func Judge(in Input, th Thresholds) Verdict {
+	var v Verdict
+	trip := func(format string, a ...any) { v.Reasons = append(v.Reasons, fmt.Sprintf(format, a...)) }
+	note := func(format string, a ...any) { v.Notes = append(v.Notes, fmt.Sprintf(format, a...)) }
+
+	if th.MaxLagP99 > 0 {
+		switch lim := durMS(th.MaxLagP99); {
+		case in.Lag.Count < MinLagSamples:
+			note("start lag p99 not judged: %d start(s) recorded, fewer than the %d needed", in.Lag.Count, MinLagSamples)
+		case in.Lag.P99MS > lim:
+			trip("start lag p99 %s is above %s (max %s over %d starts): the generator started work late against its own schedule",
+				ms(in.Lag.P99MS), num(lim)+" ms", ms(in.Lag.MaxMS), in.Lag.Count)
+		}
+	}
+
+	rt := in.Runtime
+	sampled := rt.GOMAXPROCS > 0
+	if !sampled && (th.MaxSchedP99 > 0 || th.MaxCPUPct > 0) {
+		note("scheduler latency and CPU use not judged: no runtime sample")
+	}
+	if sampled && th.MaxSchedP99 > 0 {
+		if lim := durMS(th.MaxSchedP99); rt.SchedLatencyP99MS > lim {
+			trip("scheduler latency p99 %s is above %s: runnable goroutines waited that long for a CPU", ms(rt.SchedLatencyP99MS), num(lim)+" ms")
+		}
+	}
+	if sampled && th.MaxCPUPct > 0 {
+		switch {
+		case rt.CPUSource == "":
+			note("CPU use not judged: it was not measured")
+		case rt.CPUUtilPct > th.MaxCPUPct:
+			trip("CPU use %.0f%% of GOMAXPROCS=%d is above %s%%", rt.CPUUtilPct, rt.GOMAXPROCS, num(th.MaxCPUPct))
+		}
+	}
+
+	if th.MaxDroppedPct >= 0 && in.Dropped > 0 {
+		due := in.Iterations + in.Dropped
+		pct := 100 * float64(in.Dropped) / float64(due)
+		if pct > th.MaxDroppedPct {
+			trip("dropped iterations %s%% (%d of %d due) is above %s%%: the in-flight cap was reached, so the schedule was not kept",
+				strconv.FormatFloat(pct, 'f', 2, 64), in.Dropped, due, num(th.MaxDroppedPct))
+		}
+	}
+
+	v.Notes = append(v.Notes, rt.Notes...)
+	v.Saturated = len(v.Reasons) > 0
+	if v.Saturated {
+		v.Advice = advice(rt.GOMAXPROCS)
+	}
+	return v
+}
+
+func advice(gomaxprocs int) string {
+	procs := "GOMAXPROCS"
+	if gomaxprocs > 0 {
+		procs = fmt.Sprintf("GOMAXPROCS (%d here)", gomaxprocs)
+	}
+	return "The load generator could not keep up, so the numbers describe the load generator, not the server: " +
+		"its own queueing is inside the latencies and the throughput is what it managed, not what was asked. " +
+		"Treat the run as inconclusive and rerun with: fewer users or a lower -rate; " +
+		"a higher -max-inflight if iterations were dropped; " +
+		"a bigger machine, or the load split across machines (-segment, distributed runs); " +
+		"a check that " + procs + " matches the CPUs the generator should have; " +
+		"and no -race for real measurements (it slows the generator several times over)."
+}
+
+// Message is the verdict as a multi-line text, e.g. for a failing test.
+func (v Verdict) Message() string {
+	var b strings.Builder
+	if v.Saturated {
+		b.WriteString("Load generator saturated: the run is inconclusive.\n")
+	} else {
+		b.WriteString("Load generator kept up.\n")
+	}
+	for _, r := range v.Reasons {
+		b.WriteString("  - " + r + "\n")
+	}
+	if len(v.Notes) > 0 {
+		b.WriteString("Notes:\n")
+		for _, n := range v.Notes {
+			b.WriteString("  - " + n + "\n")
+		}
+	}
+	if v.Advice != "" {
+		b.WriteString(v.Advice + "\n")
+	}
+	return b.String()
+}
+
+func durMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ms formats milliseconds with precision suited to the size: 142 ms, 42.1 ms, 0.250 ms.
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+	case v == 0:
+		return "0 ms"
+	default:
+		return strconv.FormatFloat(v, 'f', 3, 64) + " ms"
+	}
+}
+
+// num formats a threshold without trailing zeros: 90, 0.5.
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -1,0 +1,177 @@
+package saturation
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// calm is a run where the generator kept up.
+func calm() Input {
+	return Input{
+		Lag:        LagStats{Count: 1000, P50MS: 0.2, P90MS: 0.8, P99MS: 2, MaxMS: 5},
+		Runtime:    Runtime{SchedLatencyP99MS: 1, CPUUtilPct: 40, CPUSource: CPUSourceRusage, GOMAXPROCS: 2},
+		Iterations: 1000,
+	}
+}
+
+func TestJudge(t *testing.T) {
+	disabled := Thresholds{MaxDroppedPct: -1}
+	tests := []struct {
+		name    string
+		edit    func(*Input)
+		th      Thresholds
+		reasons []string // each reason must contain the matching string, in order
+		notes   []string // some note must contain each
+	}{
+		{name: "calm run", edit: func(*Input) {}, th: DefaultThresholds()},
+		{
+			name:    "lag p99 alone",
+			edit:    func(in *Input) { in.Lag.P99MS, in.Lag.MaxMS = 42.1, 80 },
+			th:      DefaultThresholds(),
+			reasons: []string{"start lag p99 42.1 ms is above 10 ms"},
+		},
+		{
+			name: "lag p99 at the limit does not trip",
+			edit: func(in *Input) { in.Lag.P99MS = 10 },
+			th:   DefaultThresholds(),
+		},
+		{
+			name:  "too few lag samples: noted, not judged",
+			edit:  func(in *Input) { in.Lag = LagStats{Count: 19, P99MS: 500, MaxMS: 500} },
+			th:    DefaultThresholds(),
+			notes: []string{"start lag p99 not judged: 19 start(s) recorded, fewer than the 20 needed"},
+		},
+		{
+			name:    "twenty lag samples are judged",
+			edit:    func(in *Input) { in.Lag = LagStats{Count: 20, P99MS: 500, MaxMS: 500} },
+			th:      DefaultThresholds(),
+			reasons: []string{"start lag p99 500 ms is above 10 ms"},
+		},
+		{
+			name:    "scheduler latency alone",
+			edit:    func(in *Input) { in.Runtime.SchedLatencyP99MS = 25.5 },
+			th:      DefaultThresholds(),
+			reasons: []string{"scheduler latency p99 25.5 ms is above 20 ms"},
+		},
+		{
+			name:    "CPU alone",
+			edit:    func(in *Input) { in.Runtime.CPUUtilPct = 97 },
+			th:      DefaultThresholds(),
+			reasons: []string{"CPU use 97% of GOMAXPROCS=2 is above 90%"},
+		},
+		{
+			name:    "one dropped iteration trips the default",
+			edit:    func(in *Input) { in.Iterations, in.Dropped = 999, 1 },
+			th:      DefaultThresholds(),
+			reasons: []string{"dropped iterations 0.10% (1 of 1000 due) is above 0%"},
+		},
+		{
+			name: "drops under a percentage limit",
+			edit: func(in *Input) { in.Iterations, in.Dropped = 99, 1 },
+			th:   Thresholds{MaxDroppedPct: 5},
+		},
+		{
+			name:    "drops over a percentage limit",
+			edit:    func(in *Input) { in.Iterations, in.Dropped = 90, 10 },
+			th:      Thresholds{MaxDroppedPct: 5},
+			reasons: []string{"dropped iterations 10.00% (10 of 100 due) is above 5%"},
+		},
+		{
+			name: "everything disabled",
+			edit: func(in *Input) {
+				in.Lag.P99MS, in.Runtime.SchedLatencyP99MS, in.Runtime.CPUUtilPct = 1e4, 1e4, 200
+				in.Dropped = 500
+			},
+			th: disabled,
+		},
+		{
+			name: "everything trips",
+			edit: func(in *Input) {
+				in.Lag.P99MS, in.Runtime.SchedLatencyP99MS, in.Runtime.CPUUtilPct = 11, 21, 91
+				in.Dropped = 1
+			},
+			th:      DefaultThresholds(),
+			reasons: []string{"start lag p99 11.0 ms", "scheduler latency p99 21.0 ms", "CPU use 91%", "dropped iterations"},
+		},
+		{
+			name: "no runtime sample: runtime checks skipped",
+			edit: func(in *Input) {
+				in.Runtime = Runtime{SchedLatencyP99MS: 1e4, CPUUtilPct: 200, CPUSource: CPUSourceRusage}
+			},
+			th:    DefaultThresholds(),
+			notes: []string{"scheduler latency and CPU use not judged: no runtime sample"},
+		},
+		{
+			name:  "CPU not measured: noted",
+			edit:  func(in *Input) { in.Runtime.CPUSource, in.Runtime.CPUUtilPct = "", 0 },
+			th:    DefaultThresholds(),
+			notes: []string{"CPU use not judged"},
+		},
+		{
+			name:  "runtime notes are passed on",
+			edit:  func(in *Input) { in.Runtime.Notes = []string{"metric /x:y not available"} },
+			th:    DefaultThresholds(),
+			notes: []string{"metric /x:y not available"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := calm()
+			tc.edit(&in)
+			v := Judge(in, tc.th)
+			require.Len(t, v.Reasons, len(tc.reasons), "reasons: %q", v.Reasons)
+			for i, want := range tc.reasons {
+				assert.Contains(t, v.Reasons[i], want)
+			}
+			assert.Equal(t, len(tc.reasons) > 0, v.Saturated)
+			if v.Saturated {
+				assert.NotEmpty(t, v.Advice)
+			} else {
+				assert.Empty(t, v.Advice)
+			}
+			for _, want := range tc.notes {
+				assert.True(t, containsSub(v.Notes, want), "no note contains %q: %q", want, v.Notes)
+			}
+			if len(tc.notes) == 0 {
+				assert.Empty(t, v.Notes)
+			}
+		})
+	}
+}
+
+func containsSub(list []string, sub string) bool {
+	for _, s := range list {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDefaultThresholds(t *testing.T) {
+	assert.Equal(t, Thresholds{MaxLagP99: 10 * time.Millisecond, MaxSchedP99: 20 * time.Millisecond, MaxDroppedPct: 0, MaxCPUPct: 90}, DefaultThresholds())
+}
+
+func TestVerdictMessage(t *testing.T) {
+	in := calm()
+	in.Lag.P99MS = 42.1
+	in.Lag.Count = 5 // not judged: a note
+	in.Runtime.CPUUtilPct = 99
+	v := Judge(in, DefaultThresholds())
+	require.True(t, v.Saturated)
+	msg := v.Message()
+	for _, want := range []string{
+		"saturated", "inconclusive", "CPU use 99% of GOMAXPROCS=2 is above 90%", "Notes:", "start lag p99 not judged",
+		"the numbers describe the load generator, not the server", "-rate", "-max-inflight", "-segment",
+		"GOMAXPROCS (2 here)", "-race",
+	} {
+		assert.Contains(t, msg, want)
+	}
+
+	ok := Judge(calm(), DefaultThresholds()).Message()
+	assert.Equal(t, "Load generator kept up.\n", ok)
+}

@@ -1,0 +1,102 @@
+package saturation
+
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Lags under 2048 µs are exact in a 3-significant-figure HDR histogram, so the
+// percentiles of 1 µs, 2 µs, …, 1000 µs are known exactly.
+func TestLagPercentilesConcurrent(t *testing.T) {
+	const n, writers = 1000, 8
+	lags := make([]time.Duration, n)
+	for i := range lags {
+		lags[i] = time.Duration(i+1) * time.Microsecond
+	}
+	rand.Shuffle(len(lags), func(i, j int) { lags[i], lags[j] = lags[j], lags[i] })
+
+	l := NewLag()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < n; i += writers {
+				l.Record(lags[i])
+			}
+		})
+	}
+	// Snapshots taken while recording must be consistent too (and race-free).
+	wg.Go(func() {
+		for range 20 {
+			s := l.Snapshot()
+			assert.LessOrEqual(t, s.Count, int64(n))
+		}
+	})
+	wg.Wait()
+
+	got := l.Snapshot()
+	assert.Equal(t, LagStats{Count: n, P50MS: 0.5, P90MS: 0.9, P99MS: 0.99, MaxMS: 1}, got)
+
+}
+
+func TestLagSnapshotMergesEveryShard(t *testing.T) {
+	l := NewLag()
+	for i := range l.shards { // white box: one lag of (i+1)×100 µs in shard i
+		l.shards[i].h.RecordValue(int64(i+1) * 100)
+		l.shards[i].maxNS = int64(i+1) * int64(100*time.Microsecond)
+	}
+	// HDR takes the value of rank round(q·n): p90 of 8 is the 7th.
+	assert.Equal(t, LagStats{Count: lagShards, P50MS: 0.4, P90MS: 0.7, P99MS: 0.8, MaxMS: 0.8}, l.Snapshot())
+}
+
+func TestLagNegativeClampsToZero(t *testing.T) {
+	l := NewLag()
+	l.Record(-5 * time.Millisecond)
+	l.Record(-time.Nanosecond)
+	l.Record(0)
+	assert.Equal(t, LagStats{Count: 3}, l.Snapshot())
+}
+
+func TestLagMaxIsExactAndHugeLagsClamp(t *testing.T) {
+	l := NewLag()
+	l.Record(1234567 * time.Nanosecond) // 1.234567 ms: the histogram keeps 1234 µs, the max keeps it all
+	s := l.Snapshot()
+	assert.Equal(t, 1.234567, s.MaxMS)
+	assert.Equal(t, 1.234, s.P99MS)
+
+	l.Record(2 * time.Minute) // beyond the histogram's 60 s
+	s = l.Snapshot()
+	assert.Equal(t, int64(2), s.Count)
+	assert.Equal(t, 120000.0, s.MaxMS)
+	assert.InDelta(t, 60000, s.P99MS, 60, "clamped to the 60 s bound, within 3 significant figures")
+}
+
+func TestLagEmptyAndNil(t *testing.T) {
+	assert.Equal(t, LagStats{}, NewLag().Snapshot())
+	var l *Lag
+	require.NotPanics(t, func() { l.Record(time.Second) })
+	assert.Equal(t, LagStats{}, l.Snapshot())
+}
+
+func BenchmarkLagRecord(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		l := NewLag()
+		d := 1500 * time.Microsecond
+		for b.Loop() {
+			l.Record(d)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		l := NewLag()
+		b.RunParallel(func(pb *testing.PB) {
+			d := 1500 * time.Microsecond
+			for pb.Next() {
+				l.Record(d)
+			}
+		})
+	})
+}
