@@ -54,7 +54,13 @@ var (
 	flagHTML         = flag.String("html", "", "write a self-contained HTML report to FILE ({u}, {r}, {t} placeholders)")
 	flagJSON         = flag.String("json-file", "", "write the whole run as a JSON run file to FILE, for scripts/report and -baseline ({u}, {r}, {t} placeholders)")
 	flagBaseline     = flag.String("baseline", "", "compare the run with an earlier run's -json FILE and fail on regressions")
-	flagMaxRegress   = flag.String("max-regression", "", "regression limits for -baseline: a latency percentage (10%) or latency=10%,floor=1ms,rps=10%,failures=1 (default)")
+	flagRate         = flag.Float64("rate", 0, "open model: start this many iterations per second, whatever the latency (instead of -users)")
+	flagMaxInFlight  = flag.Int("max-inflight", 1000, "open model: most iterations running at once; an arrival beyond it is dropped and counted")
+	flagShape        = flag.String("shape", "", "load shape file: user stages or arrival-rate stages (default: the scenario's; TestLoadShape: ../fixtures/shapes/ramp.json)")
+	flagClock        = flag.String("clock", "auto", "clock the latency targets are graded on: service (sent → last byte), response (intended start → last byte) or auto (response where a schedule exists)")
+	flagMaxLag       timespan
+
+	flagMaxRegress = flag.String("max-regression", "", "regression limits for -baseline: a latency percentage (10%) or latency=10%,floor=1ms,rps=10%,failures=1 (default)")
 )
 
 func init() {
@@ -64,6 +70,7 @@ func init() {
 	flag.Var(&flagDuration, "duration", "run time, Locust's -t forms (60s, 5m, 1h30m) or Go's (default: the scenario's)")
 	flag.Var(&flagGrace, "grace", "how long running tasks may finish after the duration before their requests are cancelled (default 10s)")
 	flag.Var(&flagTimeoutReq, "timeout-req", "timeout of one request, headers and body (default 30s)")
+	flag.Var(&flagMaxLag, "max-lag", "the generator is saturated (the run inconclusive) when its start lag p99 is above this (default 10ms; 0 turns the check off)")
 	flag.Var(&flagProgress, "progress", "interval of the progress line printed with -v (default 5s; 0 turns it off)")
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/xagent/perfharness/internal/report"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/scenario"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
@@ -36,6 +37,8 @@ type loadScenario struct {
 	Classes   []string // empty: all of X-Agent's classes
 	// Gate lists the metrics that fail the test; RPS only where the offered load can reach it.
 	Gate []string
+	// Shape is the default load shape file (TestLoadShape); empty runs Users.
+	Shape string
 	// Short is the scaled-down version run with -short.
 	Short struct {
 		Users     int
@@ -59,6 +62,7 @@ type plan struct {
 	Gate      verdict.Gate
 	Table     verdict.Table
 	Host      string
+	Model     model
 	Outputs   outputs
 }
 
@@ -108,6 +112,9 @@ func resolve(name string, sc loadScenario) (plan, error) {
 		if _, err := client.ParseHost(p.Host); err != nil {
 			return plan{}, fmt.Errorf("-host: %w", err)
 		}
+	}
+	if err := resolveModel(&p, sc); err != nil {
+		return plan{}, err
 	}
 	if p.Outputs, err = resolveOutputs(p); err != nil {
 		return plan{}, err
@@ -231,7 +238,7 @@ func runLoad(t *testing.T, sc loadScenario) {
 	}
 
 	rec := stats.NewRecorder(recorderOptions(p)...)
-	cl, err := client.New(host, rec, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure, MaxIdlePerHost: p.Users})
+	cl, err := client.New(host, rec, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure, MaxIdlePerHost: max(p.Users, min(p.Model.MaxInFlight, 256))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,15 +248,23 @@ func runLoad(t *testing.T, sc loadScenario) {
 		classNames[i] = c.Name
 	}
 	stop := interrupt(t) // installed before the start line, which tells a watcher it may interrupt
-	fmt.Printf("%s: %d users at %v/s for %v against %s; classes %s; seed %d\n",
-		p.Name, p.Users, p.SpawnRate, p.Duration, host, strings.Join(classNames, ", "), p.Seed)
+	fmt.Printf("%s: %s against %s; classes %s; seed %d\n",
+		p.Name, describeLoad(p), host, strings.Join(classNames, ", "), p.Seed)
 
 	stopProgress := progress(rec, p)
 	stopHistory := streamHistory(t, p.Outputs.Files, rec)
+	lag := saturation.NewLag()
+	sampler := saturation.StartSampler()
+	duration := p.Duration
+	if p.Model.ShapeDesc != "" && !flagDuration.set {
+		duration = 0 // the shape ends the run
+	}
 	sum, err := runner.Run(ctx, runner.Config{
-		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: p.Duration, Grace: p.Grace,
+		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: duration, Grace: p.Grace,
 		Seed: p.Seed, Client: cl, Recorder: rec, Stop: stop,
+		Arrivals: p.Model.Arrivals, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.Shape, Lag: lag,
 	})
+	rt := sampler.Stop()
 	stopProgress()
 	stopHistory()
 	snap := rec.Close()
@@ -260,6 +275,7 @@ func runLoad(t *testing.T, sc loadScenario) {
 	// Wall-clock readings only: a re-render from the JSON run file then computes the same rates.
 	snap.Start, snap.End = sum.Started.Round(0), sum.Stopped.Round(0)
 	run := newRun(p, host, sum, snap)
+	run.Generator = judgeGenerator(p, sum, lag, rt)
 	evaluate(t, p, sum, &run)
 	writeReports(t, p.Outputs.Files, run)
 }
@@ -316,15 +332,15 @@ func recentRPS(s stats.Snapshot) float64 {
 	return sum / float64(n)
 }
 
-// metricValues are the target table's metrics of one entry.
-func metricValues(s stats.Snapshot, e stats.Entry) verdict.Values {
+// metricValues are the target table's metrics of one entry, latencies on the plan's clock.
+func metricValues(m model, s stats.Snapshot, e stats.Entry) verdict.Values {
 	if e.Requests == 0 {
 		return nil
 	}
 	return verdict.Values{
-		"median_ms":        e.ServiceMS(50),
-		"p95_ms":           e.ServiceMS(95),
-		"p99_ms":           e.ServiceMS(99),
+		"median_ms":        m.latencyMS(e, 50),
+		"p95_ms":           m.latencyMS(e, 95),
+		"p99_ms":           m.latencyMS(e, 99),
 		"avg_ms":           e.AvgMS(),
 		"failure_rate_pct": 100 * e.FailRatio(),
 		"rps":              s.RPS(e),
@@ -358,15 +374,17 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
 	}
 	endpoints := map[string]verdict.Values{}
 	for _, e := range snap.Entries {
-		if v := metricValues(snap, e); v != nil {
+		if v := metricValues(p.Model, snap, e); v != nil {
 			endpoints[e.Label()] = v
 		}
 	}
-	agg := metricValues(snap, snap.Total)
+	agg := metricValues(p.Model, snap, snap.Total)
 	if agg == nil {
 		fail(fmt.Sprintf("%s: no request completed in %v; nothing to grade", p.Name, sum.Stopped.Sub(sum.Started).Round(time.Millisecond)))
 		return
 	}
+	fmt.Println(generatorLine(run.Generator, snap.Duration()))
+	fmt.Println()
 	run.Checks = p.Table.Evaluate(agg, endpoints, p.Gate)
 	run.Alerts = p.Table.CheckAlerts(agg["failure_rate_pct"], agg["avg_ms"])
 	if err := report.WriteGrades(os.Stdout, run.Checks, run.Alerts); err != nil {
@@ -408,6 +426,14 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
 		}
 	}
 	compareBaseline(t, p, run)
+	t.Run("generator", func(t *testing.T) {
+		if run.Generator.Saturated {
+			t.Error(run.Generator.Advice)
+		}
+	})
+	if run.Generator.Saturated {
+		run.Verdict.Reasons = append(run.Verdict.Reasons, "inconclusive: the load generator fell behind: "+strings.Join(run.Generator.Reasons, "; "))
+	}
 }
 
 // rateLimited counts failures answered 429 and all failures.

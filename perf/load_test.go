@@ -47,3 +47,11 @@ func TestLoadStress(t *testing.T) {
 	sc.Gate = append(append([]string(nil), defaultGate...), "rps")
 	runLoad(t, sc)
 }
+
+// TestLoadShape runs the seed's staged profile, fixtures/shapes/ramp.json:
+// 10 users at 1/s for 60 s, 50 at 2/s to 120 s, 100 at 5/s to 180 s, then
+// stops (-shape FILE runs another; -short runs it at a twentieth of the time
+// and a fifth of the users: 2, 10 and 20 users over 9 s).
+func TestLoadShape(t *testing.T) {
+	runLoad(t, loadScenario{Shape: "../fixtures/shapes/ramp.json", SpawnRate: 1})
+}

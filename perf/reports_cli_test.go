@@ -149,6 +149,13 @@ func TestCLIRefusesBadReportFlagsBeforeTheRun(t *testing.T) {
 		{"bad limits", []string{"-baseline", broken, "-max-regression", "fast"}, []string{"-max-regression"}},
 		{"limits without baseline", []string{"-max-regression", "5%"}, []string{"needs -baseline"}},
 		{"full history nowhere", []string{"-csv-full-history"}, []string{"needs -csv or -json"}},
+		{"negative rate", []string{"-rate", "-1"}, []string{"-rate -1: must be a positive number"}},
+		{"rate with users", []string{"-rate", "10", "-users", "5"}, []string{"-rate runs the open model", "-max-inflight"}},
+		{"rate with shape", []string{"-rate", "10", "-shape", "../fixtures/shapes/ramp.json"}, []string{"-rate and -shape both set the load"}},
+		{"no in-flight", []string{"-rate", "10", "-max-inflight", "0"}, []string{"-max-inflight 0: must be at least 1"}},
+		{"unknown clock", []string{"-clock", "wall"}, []string{`-clock "wall": want auto, service or response`}},
+		{"missing shape", []string{"-shape", filepath.Join(dir, "nope.json")}, []string{"-shape:", "nope.json"}},
+		{"broken shape", []string{"-shape", broken}, []string{"-shape:", "broken.json"}},
 		// What go test passes on from `go test ./perf -json out/run.json`: its -json eats the flag.
 		{"stray argument", []string{"out/run.json", "-csv-full-history"}, []string{`unexpected argument "out/run.json"`, "-json-file FILE"}},
 	}
@@ -171,4 +178,83 @@ func TestCLIRefusesBadReportFlagsBeforeTheRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCLIShapeFollowsItsStages(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "shape.json")
+	out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadShape$", "-json-file", path)
+	if err != nil {
+		t.Fatalf("TestLoadShape -short failed: %v\n%s", err, out)
+	}
+	run, err := runfile.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Meta.Stopped != "shape ended" {
+		t.Errorf("the run must end with its shape, stopped: %q", run.Meta.Stopped)
+	}
+	// -short: 2, 10 and 20 users, 3 s each. The users in each stage's last
+	// second show the stage was reached; no stage runs more than its users.
+	want := []int{2, 10, 20}
+	start := run.Stats.Start
+	seen := make([]int, len(want))
+	for _, pt := range run.Stats.Series {
+		stage := int(pt.Time.Sub(start) / (3 * time.Second))
+		if stage >= len(want) {
+			continue
+		}
+		if pt.Users > want[stage] {
+			t.Errorf("at %v: %d users, stage %d allows %d", pt.Time.Sub(start), pt.Users, stage, want[stage])
+		}
+		seen[stage] = max(seen[stage], pt.Users)
+	}
+	for i, w := range want {
+		if seen[i] != w {
+			t.Errorf("stage %d peaked at %d users, want %d (series %+v)", i, seen[i], w, run.Stats.Series)
+		}
+	}
+	if !strings.Contains(out, "user shape ../fixtures/shapes/ramp.json") {
+		t.Errorf("the start line does not name the shape:\n%s", out)
+	}
+}
+
+func TestCLIOpenModel(t *testing.T) {
+	t.Parallel()
+	t.Run("keeps its rate", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "open.json")
+		out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-rate", "40", "-duration", "2s", "-json-file", path)
+		if err != nil {
+			t.Fatalf("an open-model run at 40/s failed: %v\n%s", err, out)
+		}
+		for _, want := range []string{"40 iterations/s (open model, at most 1000 in flight)", "Generator: arrivals model, graded on response time",
+			"requested 40.0 iterations/s", "0 dropped", "--- PASS: TestLoadLight/generator"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		run, err := runfile.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := run.Generator; g.Model != "arrivals" || g.Arrivals < 70 || g.Iterations != g.Arrivals || g.Clock != "response" {
+			t.Errorf("the run file's generator: %+v", g)
+		}
+	})
+	t.Run("saturated", func(t *testing.T) {
+		t.Parallel()
+		slow := fakeapi.DefaultOptions()
+		slow.Latency = map[string]fakeapi.LatencySpec{"*": {Kind: fakeapi.LatencyFixed, Fixed: 50 * time.Millisecond}}
+		out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-host", misbehaving(t, slow),
+			"-rate", "200", "-max-inflight", "2", "-duration", "2s")
+		if err == nil {
+			t.Fatalf("a generator dropping most of its arrivals must fail the run:\n%s", out)
+		}
+		for _, want := range []string{"--- FAIL: TestLoadLight/generator", "describe the load generator, not the server", "dropped"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
 }

@@ -19,6 +19,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
 )
@@ -131,14 +132,54 @@ func Decode(r io.Reader) (Run, error) {
 // ---- Wire types: the JSON schema, key by key. ----
 
 type wireRun struct {
-	Format   string        `json:"format"`
-	Version  int           `json:"version"`
-	Meta     wireMeta      `json:"meta"`
-	Stats    wireStats     `json:"stats"`
-	Checks   []wireCheck   `json:"checks"`
-	Alerts   []wireAlert   `json:"alerts"`
-	Verdict  wireVerdict   `json:"verdict"`
-	Baseline *wireBaseline `json:"baseline"`
+	Format    string        `json:"format"`
+	Version   int           `json:"version"`
+	Meta      wireMeta      `json:"meta"`
+	Stats     wireStats     `json:"stats"`
+	Checks    []wireCheck   `json:"checks"`
+	Alerts    []wireAlert   `json:"alerts"`
+	Verdict   wireVerdict   `json:"verdict"`
+	Baseline  *wireBaseline `json:"baseline"`
+	Generator wireGenerator `json:"generator"`
+}
+
+type wireGenerator struct {
+	Model       string      `json:"model"`
+	Rate        jfloat      `json:"rate"`
+	MaxInFlight int         `json:"max_inflight"`
+	Shape       string      `json:"shape"`
+	Clock       string      `json:"clock"`
+	Arrivals    int64       `json:"arrivals"`
+	Iterations  int64       `json:"iterations"`
+	Dropped     int64       `json:"dropped"`
+	Lag         wireLag     `json:"lag"`
+	Runtime     wireRuntime `json:"runtime"`
+	Saturated   bool        `json:"saturated"`
+	Reasons     []string    `json:"reasons"`
+	Notes       []string    `json:"notes"`
+	Advice      string      `json:"advice"`
+}
+
+type wireLag struct {
+	Count int64  `json:"count"`
+	P50MS jfloat `json:"p50_ms"`
+	P90MS jfloat `json:"p90_ms"`
+	P99MS jfloat `json:"p99_ms"`
+	MaxMS jfloat `json:"max_ms"`
+}
+
+type wireRuntime struct {
+	WallS             seconds  `json:"wall_s"`
+	SchedLatencyP99MS jfloat   `json:"sched_latency_p99_ms"`
+	SchedLatencyMaxMS jfloat   `json:"sched_latency_max_ms"`
+	GCPauseP99MS      jfloat   `json:"gc_pause_p99_ms"`
+	GCPauseTotalMS    jfloat   `json:"gc_pause_total_ms"`
+	GCCycles          uint64   `json:"gc_cycles"`
+	CPUUtilPct        jfloat   `json:"cpu_util_pct"`
+	CPUSource         string   `json:"cpu_source"`
+	GOMAXPROCS        int      `json:"gomaxprocs"`
+	Goroutines        int      `json:"goroutines"`
+	Notes             []string `json:"notes"`
 }
 
 type wireMeta struct {
@@ -445,9 +486,10 @@ func toWire(run Run) (*wireRun, error) {
 			GoVersion:    m.GoVersion,
 			EntryHistory: m.EntryHistory,
 		},
-		Checks:  make([]wireCheck, len(run.Checks)),
-		Alerts:  make([]wireAlert, len(run.Alerts)),
-		Verdict: wireVerdict{Pass: run.Verdict.Pass, Reasons: strList(run.Verdict.Reasons)},
+		Checks:    make([]wireCheck, len(run.Checks)),
+		Alerts:    make([]wireAlert, len(run.Alerts)),
+		Verdict:   wireVerdict{Pass: run.Verdict.Pass, Reasons: strList(run.Verdict.Reasons)},
+		Generator: generatorToWire(run.Generator),
 	}
 	s := run.Stats
 	wr.Stats = wireStats{
@@ -841,7 +883,59 @@ func fromWire(wr *wireRun) (Run, error) {
 		}
 		run.Baseline = &b
 	}
+	if run.Generator, err = generatorFromWire(&wr.Generator); err != nil {
+		return Run{}, at("generator", err)
+	}
 	return run, nil
+}
+
+func generatorToWire(g Generator) wireGenerator {
+	rt := g.Runtime
+	return wireGenerator{
+		Model: g.Model, Rate: jfloat(g.Rate), MaxInFlight: g.MaxInFlight, Shape: g.Shape, Clock: g.Clock,
+		Arrivals: g.Arrivals, Iterations: g.Iterations, Dropped: g.Dropped,
+		Lag: wireLag{Count: g.Lag.Count, P50MS: jfloat(g.Lag.P50MS), P90MS: jfloat(g.Lag.P90MS), P99MS: jfloat(g.Lag.P99MS), MaxMS: jfloat(g.Lag.MaxMS)},
+		Runtime: wireRuntime{
+			WallS: seconds(rt.Wall), SchedLatencyP99MS: jfloat(rt.SchedLatencyP99MS), SchedLatencyMaxMS: jfloat(rt.SchedLatencyMaxMS),
+			GCPauseP99MS: jfloat(rt.GCPauseP99MS), GCPauseTotalMS: jfloat(rt.GCPauseTotalMS), GCCycles: rt.GCCycles,
+			CPUUtilPct: jfloat(rt.CPUUtilPct), CPUSource: rt.CPUSource, GOMAXPROCS: rt.GOMAXPROCS, Goroutines: rt.Goroutines,
+			Notes: strList(rt.Notes),
+		},
+		Saturated: g.Saturated, Reasons: strList(g.Reasons), Notes: strList(g.Notes), Advice: g.Advice,
+	}
+}
+
+func generatorFromWire(w *wireGenerator) (Generator, error) {
+	wr := w.Runtime
+	g := Generator{
+		Model: w.Model, Rate: float64(w.Rate), MaxInFlight: w.MaxInFlight, Shape: w.Shape, Clock: w.Clock,
+		Arrivals: w.Arrivals, Iterations: w.Iterations, Dropped: w.Dropped,
+		Lag: saturation.LagStats{Count: w.Lag.Count, P50MS: float64(w.Lag.P50MS), P90MS: float64(w.Lag.P90MS), P99MS: float64(w.Lag.P99MS), MaxMS: float64(w.Lag.MaxMS)},
+		Runtime: saturation.Runtime{
+			Wall: time.Duration(wr.WallS), SchedLatencyP99MS: float64(wr.SchedLatencyP99MS), SchedLatencyMaxMS: float64(wr.SchedLatencyMaxMS),
+			GCPauseP99MS: float64(wr.GCPauseP99MS), GCPauseTotalMS: float64(wr.GCPauseTotalMS), GCCycles: wr.GCCycles,
+			CPUUtilPct: float64(wr.CPUUtilPct), CPUSource: wr.CPUSource, GOMAXPROCS: wr.GOMAXPROCS, Goroutines: wr.Goroutines,
+		},
+		Saturated: w.Saturated, Advice: w.Advice,
+	}
+	err := firstErr(name("model", w.Model), message("shape", w.Shape), name("clock", w.Clock),
+		nonNeg("max_inflight", int64(w.MaxInFlight)), nonNeg("arrivals", w.Arrivals), nonNeg("iterations", w.Iterations),
+		nonNeg("dropped", w.Dropped), nonNeg("lag.count", w.Lag.Count), name("runtime.cpu_source", wr.CPUSource),
+		nonNeg("runtime.gomaxprocs", int64(wr.GOMAXPROCS)), nonNeg("runtime.goroutines", int64(wr.Goroutines)),
+		message("advice", w.Advice))
+	if err != nil {
+		return Generator{}, err
+	}
+	if g.Reasons, err = strs(w.Reasons, limits.messageBytes); err != nil {
+		return Generator{}, at("reasons", err)
+	}
+	if g.Notes, err = strs(w.Notes, limits.messageBytes); err != nil {
+		return Generator{}, at("notes", err)
+	}
+	if g.Runtime.Notes, err = strs(wr.Notes, limits.messageBytes); err != nil {
+		return Generator{}, at("runtime.notes", err)
+	}
+	return g, nil
 }
 
 func (d *decoder) meta(w *wireMeta) (Meta, error) {

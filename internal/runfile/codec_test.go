@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
 )
@@ -104,6 +105,13 @@ func runFor(snap, base stats.Snapshot, zone *time.Location) Run {
 		Checks:   checks,
 		Alerts:   alerts,
 		Baseline: &cmp,
+		Generator: Generator{
+			Model: "arrivals", Rate: 50, MaxInFlight: 100, Shape: "ramp.json: users: 60s→10 users @1/s (1m0s)", Clock: "response",
+			Arrivals: 3000, Iterations: 2990, Dropped: 10,
+			Lag:       saturation.LagStats{Count: 2990, P50MS: 0.125, P90MS: 0.5, P99MS: 12.5, MaxMS: 40.25},
+			Runtime:   saturation.Runtime{Wall: 61 * time.Second, SchedLatencyP99MS: 0.75, SchedLatencyMaxMS: 3, GCPauseP99MS: 0.25, GCPauseTotalMS: 4.5, GCCycles: 12, CPUUtilPct: 35.5, CPUSource: "rusage", GOMAXPROCS: 2, Goroutines: 120, Notes: []string{"a note"}},
+			Saturated: true, Reasons: []string{"10 of 3000 iterations dropped"}, Notes: []string{"lag judged"}, Advice: "rerun with a higher -max-inflight",
+		},
 	}
 	run.Verdict.Pass = true
 	for _, c := range checks {

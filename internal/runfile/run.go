@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
 )
@@ -22,6 +23,29 @@ type Run struct {
 	Verdict Verdict
 	// Baseline is the comparison with -baseline, nil without one.
 	Baseline *compare.Result
+	// Generator is how the load was generated and whether the generator kept up.
+	Generator Generator
+}
+
+// Generator describes the load model and the generator's own health: if it
+// fell behind its schedule, the run's numbers describe the generator, not the
+// server, and the run is inconclusive.
+type Generator struct {
+	Model       string  // "users" (closed, Locust's) or "arrivals" (open)
+	Rate        float64 // the open model's constant rate (iterations/s); 0 otherwise
+	MaxInFlight int     // the open model's cap on running iterations
+	Shape       string  // the load shape file and its stages, empty without one
+	Clock       string  // the clock latency targets were graded on: "service" or "response"
+	// The open model's iterations: due, started, dropped at the cap.
+	Arrivals   int64
+	Iterations int64
+	Dropped    int64
+	Lag        saturation.LagStats // how late tasks started against the schedule
+	Runtime    saturation.Runtime  // the Go runtime over the run
+	Saturated  bool
+	Reasons    []string // each tripped threshold
+	Notes      []string // checks that could not be made
+	Advice     string   // what to change, when saturated
 }
 
 // Meta describes how a run was made.

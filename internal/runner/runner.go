@@ -1,8 +1,18 @@
-// Package runner executes a scenario: it starts users at the spawn rate up to the
-// target count, runs each user's loop (pick a weighted task, run it, wait), and
-// stops in two steps as k6 does: at the duration (or a stop request) no new task
-// starts; after the grace period the requests still running are cancelled. Every
-// user then runs its OnStop hook.
+// Package runner executes a scenario in one of two models.
+//
+// The user (closed) model is Locust's: users start at the spawn rate up to the
+// target count and each loops: pick a weighted task, run it, wait. The arrival
+// (open) model is k6's arrival-rate executors and wrk2's: iterations start on a
+// schedule (a constant rate, or stages) whatever the server's latency, each on
+// an idle virtual user, up to a cap of iterations in flight; an arrival that
+// finds the cap reached is dropped and counted.
+//
+// A load shape can drive either model (users and spawn rate, or the arrival
+// rate) and ends the run when it ends. Both models stop in two steps as k6
+// does: at the duration (or a stop request) no new task starts; after the grace
+// period the requests still running are cancelled. Every user then runs its
+// OnStop hook. The runner records how late it started each task against its own
+// schedule, so a run can tell an overloaded generator from a slow server.
 package runner
 
 import (
@@ -16,9 +26,31 @@ import (
 	"time"
 
 	"github.com/xagent/perfharness/internal/client"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/scenario"
+	"github.com/xagent/perfharness/internal/shape"
 	"github.com/xagent/perfharness/internal/stats"
 )
+
+// Arrivals schedules the open model: ArrivalTime is when the k-th iteration
+// (from 0) is due after the start, false when the schedule has ended.
+type Arrivals interface {
+	ArrivalTime(k float64) (time.Duration, bool)
+}
+
+// ConstantRate is an open-model schedule of r iterations per second.
+type ConstantRate float64
+
+// ArrivalTime is k/r seconds.
+func (r ConstantRate) ArrivalTime(k float64) (time.Duration, bool) {
+	return time.Duration(k / float64(r) * float64(time.Second)), true
+}
+
+// Shape drives the user model once a second (Locust's LoadTestShape); a false
+// return ends the run.
+type Shape interface {
+	Tick(elapsed time.Duration) (shape.Step, bool)
+}
 
 // Config is one run of a scenario.
 type Config struct {
@@ -34,6 +66,20 @@ type Config struct {
 	Recorder *stats.Recorder
 	// Stop, when closed, stops the run gracefully as the duration does (SIGINT, a UI button).
 	Stop <-chan struct{}
+
+	// Arrivals, when set, runs the open model on this schedule instead of
+	// looping users; Users and SpawnRate are then unused and the classes'
+	// waits are ignored (the schedule sets the pace).
+	Arrivals Arrivals
+	// MaxInFlight caps the open model's concurrent iterations (its virtual users).
+	MaxInFlight int
+	// Shape, when set, sets the user model's users and spawn rate every second.
+	// The run ends when the shape (or the Arrivals schedule) ends, or at Duration
+	// when that is set too.
+	Shape Shape
+	// Lag, when set, records how late each task started against the schedule:
+	// an arrival's due time, a pacing schedule, or a wait's planned end.
+	Lag *saturation.Lag
 }
 
 // Validate reports every problem of the configuration.
@@ -45,8 +91,14 @@ func (c Config) Validate() error {
 	if c.Users > 1_000_000 {
 		errs = append(errs, fmt.Errorf("users %d: more than 1,000,000 in one process", c.Users))
 	}
-	if !(c.SpawnRate > 0) || math.IsInf(c.SpawnRate, 0) {
+	if c.Arrivals == nil && (!(c.SpawnRate > 0) || math.IsInf(c.SpawnRate, 0)) {
 		errs = append(errs, fmt.Errorf("spawn rate %v: must be a positive number of users per second", c.SpawnRate))
+	}
+	if c.Arrivals != nil && (c.MaxInFlight < 1 || c.MaxInFlight > 1_000_000) {
+		errs = append(errs, fmt.Errorf("max in-flight %d: the open model needs 1 to 1,000,000", c.MaxInFlight))
+	}
+	if c.Arrivals != nil && c.Shape != nil {
+		errs = append(errs, errors.New("a user-model shape cannot drive the open model; give the rate stages as Arrivals"))
 	}
 	if c.Duration < 0 {
 		errs = append(errs, fmt.Errorf("duration %v: must not be negative", c.Duration))
@@ -71,6 +123,7 @@ const (
 	StopDuration  StopReason = "duration reached"
 	StopRequested StopReason = "stop requested"
 	StopCancelled StopReason = "context cancelled"
+	StopShape     StopReason = "shape ended"
 )
 
 // Summary describes how a run went (its statistics are in the Recorder).
@@ -82,10 +135,15 @@ type Summary struct {
 	Spawned  int // users started in all
 	// Cancelled counts tasks and hooks cut short at the grace deadline.
 	Cancelled int
+	// The open model's iterations: due by the stop (Arrivals), started, and
+	// dropped because MaxInFlight iterations were running.
+	Arrivals   int64
+	Iterations int64
+	Dropped    int64
 }
 
-// Interrupted reports whether the run ended before its duration.
-func (s Summary) Interrupted() bool { return s.Reason != StopDuration }
+// Interrupted reports whether the run ended before its duration or shape.
+func (s Summary) Interrupted() bool { return s.Reason != StopDuration && s.Reason != StopShape }
 
 // Runner is one run in progress.
 type Runner struct {
@@ -97,6 +155,11 @@ type Runner struct {
 	spawned  int   // owned by the spawn goroutine until it returns
 
 	cancelled atomic.Int64
+	// the open model's counters
+	arrivals   atomic.Int64
+	iterations atomic.Int64
+	dropped    atomic.Int64
+	shapeEnded chan struct{} // closed when the shape or the arrival schedule ends
 }
 
 type scaleReq struct {
@@ -114,7 +177,7 @@ func New(cfg Config) (*Runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg, scale: make(chan scaleReq, 1), stopping: make(chan struct{})}, nil
+	return &Runner{cfg: cfg, scale: make(chan scaleReq, 1), stopping: make(chan struct{}), shapeEnded: make(chan struct{})}, nil
 }
 
 // Run executes a scenario and returns when every user has ended.
@@ -157,11 +220,20 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		deadline = t.C
 	}
 	spawnDone := make(chan []*user, 1)
-	go func() { spawnDone <- r.spawn(reqCtx) }()
+	if cfg.Arrivals != nil {
+		go func() { spawnDone <- r.arrive(reqCtx, sum.Started) }()
+	} else {
+		if cfg.Shape != nil {
+			go r.follow(cfg.Shape, sum.Started)
+		}
+		go func() { spawnDone <- r.spawn(reqCtx) }()
+	}
 
 	select {
 	case <-deadline:
 		sum.Reason = StopDuration
+	case <-r.shapeEnded:
+		sum.Reason = StopShape
 	case <-cfg.Stop:
 		sum.Reason = StopRequested
 	case <-ctx.Done():
@@ -171,6 +243,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	close(r.stopping)
 	users := <-spawnDone
 	sum.Spawned = r.spawned
+	sum.Arrivals, sum.Iterations, sum.Dropped = r.arrivals.Load(), r.iterations.Load(), r.dropped.Load()
 
 	// Let running tasks and OnStop hooks finish within the grace period, then
 	// cancel their requests.
@@ -305,12 +378,45 @@ func (r *Runner) userLoop(ctx context.Context, cls scenario.Class, u *scenario.U
 			continue // the loop's head checks for a stop without a timer
 		}
 		timer.Reset(wait)
+		planned := time.Now().Add(wait)
 		select {
 		case <-stop:
 			timer.Stop()
 			r.onStop(ctx, cls, u)
 			return
 		case <-timer.C:
+			// Only a timer's lateness is the generator's: a schedule that slipped
+			// because the previous task ran long is the server's doing, and the
+			// response clock already shows it.
+			r.late(time.Since(planned))
+		}
+	}
+}
+
+// late records how late the generator started work against its schedule.
+func (r *Runner) late(d time.Duration) {
+	if r.cfg.Lag != nil {
+		r.cfg.Lag.Record(d)
+	}
+}
+
+// follow applies the shape every second until it ends or the run stops.
+func (r *Runner) follow(sh Shape, start time.Time) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		step, ok := sh.Tick(time.Since(start))
+		if !ok {
+			close(r.shapeEnded)
+			return
+		}
+		if step.Users >= 0 && step.SpawnRate > 0 {
+			_ = r.Scale(step.Users, step.SpawnRate)
+		}
+		select {
+		case <-r.stopping:
+			return
+		case <-tick.C:
 		}
 	}
 }
