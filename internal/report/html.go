@@ -70,6 +70,9 @@ type htmlPage struct {
 	Checks           []htmlCheck
 	Alerts           []htmlAlert
 	Baseline         *htmlBaseline
+	Generator        []htmlField
+	GeneratorAdvice  string
+	Saturated        bool
 	Charts           []htmlChart
 	Data             htmlChartData
 	UplotJS          template.JS
@@ -171,6 +174,10 @@ func newHTMLPage(run runfile.Run) htmlPage {
 		Pass:     run.Verdict.Pass,
 		Reasons:  run.Verdict.Reasons,
 		Meta:     htmlMetaFields(run),
+
+		Generator:       htmlGeneratorFields(run),
+		GeneratorAdvice: run.Generator.Advice,
+		Saturated:       run.Generator.Saturated,
 		UplotJS:  template.JS(uplotJS),
 		UplotCSS: template.CSS(uplotCSS),
 		JS:       template.JS(reportJS),
@@ -424,4 +431,34 @@ func htmlNum(v float64) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+}
+
+// htmlGeneratorFields describe the load model and whether the generator kept
+// up; none for a run file without them.
+func htmlGeneratorFields(run runfile.Run) []htmlField {
+	g := run.Generator
+	if g.Model == "" {
+		return nil
+	}
+	ms := func(v float64) string { return MS(v) + " ms" }
+	f := []htmlField{{"Model", g.Model}, {"Latency targets graded on", g.Clock + " time"}}
+	if g.Shape != "" {
+		f = append(f, htmlField{"Shape", g.Shape})
+	}
+	if d := run.Stats.Duration().Seconds(); g.Model == "arrivals" && d > 0 {
+		f = append(f,
+			htmlField{"Requested rate", strconv.FormatFloat(float64(g.Arrivals)/d, 'f', 1, 64) + " iterations/s"},
+			htmlField{"Achieved rate", strconv.FormatFloat(float64(g.Iterations)/d, 'f', 1, 64) + " iterations/s"},
+			htmlField{"Dropped", fmt.Sprintf("%d of %d (at most %d in flight)", g.Dropped, g.Arrivals, g.MaxInFlight)})
+	}
+	f = append(f,
+		htmlField{"Start lag", fmt.Sprintf("p50 %s, p99 %s, max %s over %d starts", ms(g.Lag.P50MS), ms(g.Lag.P99MS), ms(g.Lag.MaxMS), g.Lag.Count)},
+		htmlField{"Go scheduler latency", "p99 " + ms(g.Runtime.SchedLatencyP99MS)},
+		htmlField{"GC pauses", fmt.Sprintf("p99 %s, %d cycles", ms(g.Runtime.GCPauseP99MS), g.Runtime.GCCycles)},
+		htmlField{"CPU", fmt.Sprintf("%.0f%% of %d cores", g.Runtime.CPUUtilPct, g.Runtime.GOMAXPROCS)})
+	verdict := "kept up with its schedule"
+	if g.Saturated {
+		verdict = "SATURATED: " + strings.Join(g.Reasons, "; ")
+	}
+	return append(f, htmlField{"Generator", verdict})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xagent/perfharness/internal/compare"
 	"github.com/xagent/perfharness/internal/runfile"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
 )
@@ -60,6 +61,13 @@ func htmlRun() runfile.Run {
 			Duration: time.Minute, Start: htmlT0, End: htmlT0.Add(60*time.Second + 120*time.Millisecond),
 			Classes: []string{"XAgentAPIUser", "XAgentStressUser"}, Seed: 1795852059616087381,
 			Stopped: "duration elapsed", Harness: runfile.HarnessVersion, GoVersion: "go1.26.0",
+		},
+		Generator: runfile.Generator{
+			Model: "arrivals", Rate: 50, MaxInFlight: 2, Clock: "response", Arrivals: 3000, Iterations: 2400, Dropped: 600,
+			Lag:       saturation.LagStats{Count: 2400, P50MS: 0.4, P90MS: 0.9, P99MS: 1.2, MaxMS: 3},
+			Runtime:   saturation.Runtime{SchedLatencyP99MS: 0.2, GCPauseP99MS: 0.1, GCCycles: 4, CPUUtilPct: 12, GOMAXPROCS: 2},
+			Saturated: true, Reasons: []string{"600 of 3000 iterations dropped (20%)"},
+			Advice: "The load generator could not keep up, so the numbers describe the load generator, not the server.",
 		},
 		Stats: s,
 		Checks: []verdict.Check{
@@ -144,6 +152,8 @@ func TestHTMLGolden(t *testing.T) {
 	// The facts that matter, beyond the golden.
 	htmlHas(t, page,
 		`<div class="verdict fail">FAIL</div>`,
+		"<h2>Load generator</h2>", "SATURATED: 600 of 3000 iterations dropped", "Requested rate</th><td>300.0 iterations/s", "Achieved rate</th><td>240.0 iterations/s",
+		"describe the load generator, not the server",
 		"http://127.0.0.1:39351 (embedded fake)",
 		"2026-11-28T12:00:00Z", "1m0.12s", "1795852059616087381",
 		"10 (9.01%)", // aggregate failures with their percentage
