@@ -169,19 +169,19 @@ func newHTMLPage(run runfile.Run) htmlPage {
 		title += ": " + run.Meta.Scenario
 	}
 	p := htmlPage{
-		Title:    title,
-		Harness:  run.Meta.Harness,
-		Pass:     run.Verdict.Pass,
-		Reasons:  run.Verdict.Reasons,
-		Meta:     htmlMetaFields(run),
+		Title:   title,
+		Harness: run.Meta.Harness,
+		Pass:    run.Verdict.Pass,
+		Reasons: run.Verdict.Reasons,
+		Meta:    htmlMetaFields(run),
 
 		Generator:       htmlGeneratorFields(run),
 		GeneratorAdvice: run.Generator.Advice,
 		Saturated:       run.Generator.Saturated,
-		UplotJS:  template.JS(uplotJS),
-		UplotCSS: template.CSS(uplotCSS),
-		JS:       template.JS(reportJS),
-		CSS:      template.CSS(reportCSS),
+		UplotJS:         template.JS(uplotJS),
+		UplotCSS:        template.CSS(uplotCSS),
+		JS:              template.JS(reportJS),
+		CSS:             template.CSS(reportCSS),
 	}
 	for _, e := range s.Entries {
 		p.Stats = append(p.Stats, htmlStatsRowOf(s, e.Method, e.Name, e, false))
