@@ -127,7 +127,7 @@ func TestCalibrationStarvedGeneratorIsSaturated(t *testing.T) {
 		// Spin more goroutines than there are cores, so timers fire late.
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for range 4 * runtime.GOMAXPROCS(0) {
+		for range 8 * runtime.GOMAXPROCS(0) {
 			wg.Go(func() {
 				for {
 					select {

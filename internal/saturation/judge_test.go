@@ -27,46 +27,46 @@ func TestJudge(t *testing.T) {
 		reasons []string // each reason must contain the matching string, in order
 		notes   []string // some note must contain each
 	}{
-		{name: "calm run", edit: func(*Input) {}, th: DefaultThresholds()},
+		{name: "calm run", edit: func(*Input) {}, th: limits},
 		{
 			name:    "lag p99 alone",
 			edit:    func(in *Input) { in.Lag.P99MS, in.Lag.MaxMS = 42.1, 80 },
-			th:      DefaultThresholds(),
+			th:      limits,
 			reasons: []string{"start lag p99 42.1 ms is above 10 ms"},
 		},
 		{
 			name: "lag p99 at the limit does not trip",
 			edit: func(in *Input) { in.Lag.P99MS = 10 },
-			th:   DefaultThresholds(),
+			th:   limits,
 		},
 		{
 			name:  "too few lag samples: noted, not judged",
-			edit:  func(in *Input) { in.Lag = LagStats{Count: 19, P99MS: 500, MaxMS: 500} },
-			th:    DefaultThresholds(),
-			notes: []string{"start lag p99 not judged: 19 start(s) recorded, fewer than the 20 needed"},
+			edit:  func(in *Input) { in.Lag = LagStats{Count: 99, P99MS: 500, MaxMS: 500} },
+			th:    limits,
+			notes: []string{"start lag p99 not judged: 99 start(s) recorded, fewer than the 100 needed"},
 		},
 		{
-			name:    "twenty lag samples are judged",
-			edit:    func(in *Input) { in.Lag = LagStats{Count: 20, P99MS: 500, MaxMS: 500} },
-			th:      DefaultThresholds(),
+			name:    "a hundred lag samples are judged",
+			edit:    func(in *Input) { in.Lag = LagStats{Count: 100, P99MS: 500, MaxMS: 500} },
+			th:      limits,
 			reasons: []string{"start lag p99 500 ms is above 10 ms"},
 		},
 		{
 			name:    "scheduler latency alone",
 			edit:    func(in *Input) { in.Runtime.SchedLatencyP99MS = 25.5 },
-			th:      DefaultThresholds(),
+			th:      limits,
 			reasons: []string{"scheduler latency p99 25.5 ms is above 20 ms"},
 		},
 		{
 			name:    "CPU alone",
 			edit:    func(in *Input) { in.Runtime.CPUUtilPct = 97 },
-			th:      DefaultThresholds(),
+			th:      limits,
 			reasons: []string{"CPU use 97% of GOMAXPROCS=2 is above 90%"},
 		},
 		{
 			name:    "one dropped iteration trips the default",
 			edit:    func(in *Input) { in.Iterations, in.Dropped = 999, 1 },
-			th:      DefaultThresholds(),
+			th:      limits,
 			reasons: []string{"dropped iterations 0.10% (1 of 1000 due) is above 0%"},
 		},
 		{
@@ -94,7 +94,7 @@ func TestJudge(t *testing.T) {
 				in.Lag.P99MS, in.Runtime.SchedLatencyP99MS, in.Runtime.CPUUtilPct = 11, 21, 91
 				in.Dropped = 1
 			},
-			th:      DefaultThresholds(),
+			th:      limits,
 			reasons: []string{"start lag p99 11.0 ms", "scheduler latency p99 21.0 ms", "CPU use 91%", "dropped iterations"},
 		},
 		{
@@ -102,19 +102,19 @@ func TestJudge(t *testing.T) {
 			edit: func(in *Input) {
 				in.Runtime = Runtime{SchedLatencyP99MS: 1e4, CPUUtilPct: 200, CPUSource: CPUSourceRusage}
 			},
-			th:    DefaultThresholds(),
+			th:    limits,
 			notes: []string{"scheduler latency and CPU use not judged: no runtime sample"},
 		},
 		{
 			name:  "CPU not measured: noted",
 			edit:  func(in *Input) { in.Runtime.CPUSource, in.Runtime.CPUUtilPct = "", 0 },
-			th:    DefaultThresholds(),
+			th:    limits,
 			notes: []string{"CPU use not judged"},
 		},
 		{
 			name:  "runtime notes are passed on",
 			edit:  func(in *Input) { in.Runtime.Notes = []string{"metric /x:y not available"} },
-			th:    DefaultThresholds(),
+			th:    limits,
 			notes: []string{"metric /x:y not available"},
 		},
 	}
@@ -152,8 +152,15 @@ func containsSub(list []string, sub string) bool {
 	return false
 }
 
+// limits are the defaults of a binary built without -race.
+var limits = Thresholds{MaxLagP99: 10 * time.Millisecond, MaxSchedP99: 20 * time.Millisecond, MaxDroppedPct: 0, MaxCPUPct: 90}
+
 func TestDefaultThresholds(t *testing.T) {
-	assert.Equal(t, Thresholds{MaxLagP99: 10 * time.Millisecond, MaxSchedP99: 20 * time.Millisecond, MaxDroppedPct: 0, MaxCPUPct: 90}, DefaultThresholds())
+	want := limits
+	if raceEnabled {
+		want = Thresholds{MaxLagP99: 50 * time.Millisecond, MaxSchedP99: 100 * time.Millisecond, MaxDroppedPct: 0, MaxCPUPct: 0}
+	}
+	assert.Equal(t, want, DefaultThresholds())
 }
 
 func TestVerdictMessage(t *testing.T) {
@@ -161,7 +168,7 @@ func TestVerdictMessage(t *testing.T) {
 	in.Lag.P99MS = 42.1
 	in.Lag.Count = 5 // not judged: a note
 	in.Runtime.CPUUtilPct = 99
-	v := Judge(in, DefaultThresholds())
+	v := Judge(in, limits)
 	require.True(t, v.Saturated)
 	msg := v.Message()
 	for _, want := range []string{
@@ -172,6 +179,6 @@ func TestVerdictMessage(t *testing.T) {
 		assert.Contains(t, msg, want)
 	}
 
-	ok := Judge(calm(), DefaultThresholds()).Message()
+	ok := Judge(calm(), limits).Message()
 	assert.Equal(t, "Load generator kept up.\n", ok)
 }
