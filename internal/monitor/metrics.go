@@ -1,0 +1,444 @@
+package monitor
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// The metric names of X-Agent's contract (and the fake's).
+const (
+	metricRequests = "api_requests_total"            // counter {endpoint, method, status}
+	metricDuration = "api_request_duration_seconds"  // histogram {endpoint, method}
+	acceptText     = "text/plain;version=0.0.4;q=1," // the classic text format only
+)
+
+// Quantile is a latency quantile estimated from histogram buckets, as
+// Prometheus's histogram_quantile does (linear interpolation within the
+// bucket), with the bucket it fell in: the true value lies in [LowerMS, UpperMS].
+// When it fell in the +Inf bucket, UpperMS is +Inf, MS is the lower bound (the
+// largest finite bucket bound) and Bounded is false. All zero when the
+// histogram saw no request during the run.
+type Quantile struct {
+	MS, LowerMS, UpperMS float64
+	Bounded              bool
+}
+
+// Endpoint is the server's view of one (method, route) over the run.
+type Endpoint struct {
+	Method, Route string
+	// Requests counts the requests of the run (api_requests_total, or the
+	// histogram's count when the counter is missing), the monitor's own polls
+	// subtracted.
+	Requests float64
+	// Statuses is the status mix (status → count), polls subtracted; zero
+	// counts are left out.
+	Statuses map[string]float64
+	// P50, P95 and P99 are from api_request_duration_seconds; they do include
+	// the monitor's own polls, whose bucket is unknown.
+	P50, P95, P99 Quantile
+	// Polls is how many of the server's requests on this route were the
+	// monitor's own (health polls, scrapes), already subtracted from Requests.
+	Polls float64
+}
+
+type counterKey struct{ endpoint, method, status string }
+
+type histKey struct{ endpoint, method string }
+
+type pollKey struct{ method, route, status string }
+
+// ctrack follows one counter series: the run's value is last+offset-first.
+type ctrack struct{ first, last, offset float64 }
+
+// hist is one histogram series: cumulative counts by upper bound (+Inf included).
+type hist map[float64]float64
+
+// htrack follows one histogram series like ctrack.
+type htrack struct{ first, last, offset hist }
+
+// metricsState is the scrape side of a Monitor, guarded by Monitor.mu.
+type metricsState struct {
+	disabled    bool   // /metrics answered 404: not scraped again
+	good        int    // successful scrapes
+	baselineBad string // why the first scrape failed, if it did
+	sawAPI      bool   // an api_* family appeared
+	counters    map[counterKey]*ctrack
+	hists       map[histKey]*htrack
+	failures    noteBook
+	resets      []string
+	lastPolls   map[pollKey]float64 // polls answered before the last good scrape was sent
+}
+
+func (s *metricsState) init() {
+	s.counters = map[counterKey]*ctrack{}
+	s.hists = map[histKey]*htrack{}
+}
+
+// scrape fetches and folds in one /metrics answer; it returns false when
+// /metrics does not exist and scraping stops.
+func (m *Monitor) scrape(baseline bool) bool {
+	u := m.urls["metrics"]
+	m.mu.Lock()
+	snap := maps.Clone(m.polls)
+	m.mu.Unlock()
+	code, body, err := m.get(m.metricsClient, u, acceptText+"*/*;q=0.1", maxMetricsBody)
+	now := time.Now()
+	var fams map[string]*dto.MetricFamily
+	problem := ""
+	switch {
+	case code == 0:
+		problem = m.describeErr(err)
+	case code < 200 || code > 299:
+		problem = httpStatusText(code)
+	case err != nil:
+		problem = "reading the body: " + truncate(err.Error(), 150)
+	default:
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		var perr error
+		if fams, perr = p.TextToMetricFamilies(bytes.NewReader(body)); perr != nil {
+			problem = "not Prometheus text format (" + truncate(perr.Error(), 150) + ")"
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if code != 0 {
+		m.countPoll(u, code)
+	}
+	s := &m.metrics
+	if problem != "" {
+		s.failures.add("GET " + u.Path + ": " + problem)
+		if baseline {
+			s.baselineBad = problem
+		}
+		if code == http.StatusNotFound {
+			s.disabled = true
+			return false
+		}
+		return true
+	}
+	s.ingest(fams, now, baseline)
+	s.good++
+	s.lastPolls = snap
+	return true
+}
+
+// ingest folds one scrape's series in, detecting counter resets per series
+// as Prometheus's rate() does.
+func (s *metricsState) ingest(fams map[string]*dto.MetricFamily, now time.Time, baseline bool) {
+	reset := false
+	fam := fams[metricRequests]
+	if fam == nil {
+		fam = fams[strings.TrimSuffix(metricRequests, "_total")] // OpenMetrics names the family without _total
+	}
+	if fam != nil {
+		s.sawAPI = true
+		for _, mt := range fam.GetMetric() {
+			l := labels(mt)
+			k := counterKey{endpoint: l.endpoint(), method: strings.ToUpper(l["method"]), status: l.status()}
+			v := counterValue(mt)
+			if t := s.counters[k]; t != nil {
+				if v < t.last {
+					t.offset += t.last
+					reset = true
+				}
+				t.last = v
+			} else {
+				t := &ctrack{last: v}
+				if baseline {
+					t.first = v
+				}
+				s.counters[k] = t
+			}
+		}
+	}
+	if fam := fams[metricDuration]; fam != nil && fam.GetType() == dto.MetricType_HISTOGRAM {
+		s.sawAPI = true
+		for _, mt := range fam.GetMetric() {
+			l := labels(mt)
+			k := histKey{endpoint: l.endpoint(), method: strings.ToUpper(l["method"])}
+			h := histOf(mt.GetHistogram())
+			if t := s.hists[k]; t != nil {
+				if h.below(t.last) {
+					t.offset.add(t.last, 1)
+					reset = true
+				}
+				t.last = h
+			} else {
+				t := &htrack{first: hist{}, last: h, offset: hist{}}
+				if baseline {
+					t.first = h
+				}
+				s.hists[k] = t
+			}
+		}
+	}
+	if reset {
+		s.resets = append(s.resets, fmt.Sprintf("counter reset at %s (server restart?)", now.Format("2006-01-02 15:04:05.000 MST")))
+	}
+}
+
+type labelSet map[string]string
+
+func labels(mt *dto.Metric) labelSet {
+	l := labelSet{}
+	for _, p := range mt.GetLabel() {
+		l[p.GetName()] = p.GetValue()
+	}
+	return l
+}
+
+// endpoint reads the path label: X-Agent's "endpoint", or a common alternative.
+func (l labelSet) endpoint() string {
+	for _, k := range []string{"endpoint", "path", "handler", "route"} {
+		if v, ok := l[k]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func (l labelSet) status() string {
+	for _, k := range []string{"status", "status_code", "code"} {
+		if v, ok := l[k]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func counterValue(mt *dto.Metric) float64 {
+	switch {
+	case mt.Counter != nil:
+		return mt.GetCounter().GetValue()
+	case mt.Untyped != nil:
+		return mt.GetUntyped().GetValue()
+	case mt.Gauge != nil:
+		return mt.GetGauge().GetValue()
+	}
+	return 0
+}
+
+// histOf reads cumulative bucket counts (integer or float), adding the +Inf
+// bucket from the sample count when it is missing.
+func histOf(h *dto.Histogram) hist {
+	out := hist{}
+	for _, b := range h.GetBucket() {
+		c := float64(b.GetCumulativeCount())
+		if b.CumulativeCountFloat != nil {
+			c = b.GetCumulativeCountFloat()
+		}
+		out[b.GetUpperBound()] = c
+	}
+	inf := math.Inf(1)
+	if _, ok := out[inf]; !ok {
+		c := float64(h.GetSampleCount())
+		if h.SampleCountFloat != nil {
+			c = h.GetSampleCountFloat()
+		}
+		out[inf] = c
+	}
+	return out
+}
+
+// below reports whether any bucket of h is below the same bucket of prev.
+func (h hist) below(prev hist) bool {
+	for b, c := range prev {
+		if v, ok := h[b]; ok && v < c {
+			return true
+		}
+	}
+	return false
+}
+
+// add adds f×o to h bucket by bucket.
+func (h hist) add(o hist, f float64) {
+	for b, c := range o {
+		h[b] += f * c
+	}
+}
+
+// endpoints folds the tracked series into per-route figures, polls subtracted.
+func (s *metricsState) endpoints() []Endpoint {
+	type agg struct {
+		statuses   map[string]float64
+		hasCounter bool
+		h          hist
+	}
+	type key struct{ method, route string }
+	aggs := map[key]*agg{}
+	get := func(k key) *agg {
+		a := aggs[k]
+		if a == nil {
+			a = &agg{statuses: map[string]float64{}, h: hist{}}
+			aggs[k] = a
+		}
+		return a
+	}
+	for k, t := range s.counters {
+		v := t.last + t.offset - t.first
+		if v <= 0 {
+			continue
+		}
+		a := get(key{k.method, RouteTemplate(k.endpoint)})
+		a.hasCounter = true
+		a.statuses[k.status] += v
+	}
+	for k, t := range s.hists {
+		d := hist{}
+		d.add(t.last, 1)
+		d.add(t.offset, 1)
+		d.add(t.first, -1)
+		if d[math.Inf(1)] <= 0 {
+			continue
+		}
+		get(key{k.method, RouteTemplate(k.endpoint)}).h.add(d, 1)
+	}
+	out := make([]Endpoint, 0, len(aggs))
+	for k, a := range aggs {
+		e := Endpoint{Method: k.method, Route: k.route, Statuses: map[string]float64{}}
+		for st, v := range a.statuses {
+			e.Statuses[st] = v
+		}
+		for pk, n := range s.lastPolls {
+			if pk.method != k.method || pk.route != k.route {
+				continue
+			}
+			if a.hasCounter {
+				sub := math.Min(n, e.Statuses[pk.status])
+				e.Statuses[pk.status] -= sub
+				e.Polls += sub
+			} else {
+				e.Polls += n
+			}
+		}
+		maps.DeleteFunc(e.Statuses, func(_ string, v float64) bool { return v <= 0 })
+		if a.hasCounter {
+			for _, v := range e.Statuses {
+				e.Requests += v
+			}
+		} else {
+			e.Polls = math.Min(e.Polls, a.h[math.Inf(1)])
+			e.Requests = a.h[math.Inf(1)] - e.Polls
+		}
+		bounds, cum := a.h.sorted()
+		e.P50 = bucketQuantile(0.50, bounds, cum)
+		e.P95 = bucketQuantile(0.95, bounds, cum)
+		e.P99 = bucketQuantile(0.99, bounds, cum)
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Endpoint) int {
+		if c := strings.Compare(a.Route, b.Route); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Method, b.Method)
+	})
+	return out
+}
+
+// sorted returns the bounds in ascending order (+Inf last) and their
+// cumulative counts, made monotonic.
+func (h hist) sorted() ([]float64, []float64) {
+	bounds := slices.Sorted(maps.Keys(h))
+	cum := make([]float64, len(bounds))
+	run := 0.0
+	for i, b := range bounds {
+		run = math.Max(run, h[b])
+		cum[i] = run
+	}
+	return bounds, cum
+}
+
+// bucketQuantile is Prometheus's histogram_quantile over cumulative bucket
+// counts (bounds ascending in seconds, +Inf last), in milliseconds with the
+// bucket the quantile fell in.
+func bucketQuantile(q float64, bounds, cum []float64) Quantile {
+	n := len(bounds)
+	if n == 0 || cum[n-1] <= 0 {
+		return Quantile{}
+	}
+	rank := q * cum[n-1]
+	b := sort.Search(n-1, func(i int) bool { return cum[i] >= rank })
+	if b == n-1 && math.IsInf(bounds[b], 1) {
+		lower := 0.0
+		if n >= 2 {
+			lower = bounds[n-2] * 1000
+		}
+		return Quantile{MS: lower, LowerMS: lower, UpperMS: math.Inf(1)}
+	}
+	start, end, count := 0.0, bounds[b], cum[b]
+	if b == 0 && end <= 0 {
+		return Quantile{MS: end * 1000, LowerMS: end * 1000, UpperMS: end * 1000, Bounded: true}
+	}
+	if b > 0 {
+		start = bounds[b-1]
+		count -= cum[b-1]
+		rank -= cum[b-1]
+	}
+	v := start
+	if count > 0 {
+		v = start + (end-start)*(rank/count)
+	}
+	return Quantile{MS: v * 1000, LowerMS: start * 1000, UpperMS: end * 1000, Bounded: true}
+}
+
+// finalNotes adds the scrape notes to nb.
+func (s *metricsState) finalNotes(nb *noteBook, path string) {
+	lines := s.failures.lines()
+	for i, l := range lines {
+		if s.good == 0 && i == len(lines)-1 {
+			l += "; server-side figures unavailable"
+		}
+		nb.add(l)
+	}
+	if s.baselineBad != "" && s.good > 0 {
+		nb.add("GET " + path + ": the first scrape failed (" + s.baselineBad + "); its baseline is taken as zero, so server-side counts include requests from before the run")
+	}
+	if s.good > 0 && !s.sawAPI {
+		nb.add("GET " + path + ": no " + metricRequests + " or " + metricDuration + " series; server-side figures unavailable")
+	}
+	for _, r := range s.resets {
+		nb.add(r)
+	}
+}
+
+// quantileJSON is Quantile with an infinite upper bound written as null,
+// which encoding/json cannot otherwise encode.
+type quantileJSON struct {
+	MS, LowerMS float64
+	UpperMS     *float64
+	Bounded     bool
+}
+
+// MarshalJSON writes UpperMS as null when it is +Inf.
+func (q Quantile) MarshalJSON() ([]byte, error) {
+	j := quantileJSON{MS: q.MS, LowerMS: q.LowerMS, Bounded: q.Bounded}
+	if !math.IsInf(q.UpperMS, 0) && !math.IsNaN(q.UpperMS) {
+		j.UpperMS = &q.UpperMS
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: a null UpperMS is +Inf.
+func (q *Quantile) UnmarshalJSON(b []byte) error {
+	var j quantileJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*q = Quantile{MS: j.MS, LowerMS: j.LowerMS, UpperMS: math.Inf(1), Bounded: j.Bounded}
+	if j.UpperMS != nil {
+		q.UpperMS = *j.UpperMS
+	}
+	return nil
+}

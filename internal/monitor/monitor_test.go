@@ -1,0 +1,538 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/xagent/perfharness/internal/fakeapi"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// startFake serves a fakeapi.Server and closes it when the test ends.
+func startFake(t *testing.T, opts fakeapi.Options) (*fakeapi.Server, string) {
+	t.Helper()
+	srv, err := fakeapi.New(opts)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		ts.Close()
+	})
+	return srv, ts.URL
+}
+
+// startMon starts a Monitor and makes sure it is stopped.
+func startMon(t *testing.T, o Options) *Monitor {
+	t.Helper()
+	m, err := Start(context.Background(), o)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Stop() })
+	return m
+}
+
+// plain is a load-less client for the tests' own requests.
+func plain(t *testing.T) *http.Client {
+	t.Helper()
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 5 * time.Second}
+}
+
+func do(t *testing.T, c *http.Client, method, url, token, body string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+func find(eps []Endpoint, method, route string) (Endpoint, bool) {
+	for _, e := range eps {
+		if e.Method == method && e.Route == route {
+			return e, true
+		}
+	}
+	return Endpoint{}, false
+}
+
+func byProbe(ts []Transition, probe string) []Transition {
+	var out []Transition
+	for _, t := range ts {
+		if t.Probe == probe {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func TestHealthFlapTimeline(t *testing.T) {
+	_, base := startFake(t, fakeapi.Options{HealthFlap: 300 * time.Millisecond})
+	m := startMon(t, Options{Base: base, HealthEvery: 50 * time.Millisecond, MetricsEvery: -1})
+	time.Sleep(1300 * time.Millisecond)
+	rep := m.Stop()
+
+	for _, probe := range []string{"health", "ready"} {
+		tl := byProbe(rep.Transitions, probe)
+		require.GreaterOrEqual(t, len(tl), 4, "probe %s: %+v", probe, tl)
+		good, bad := "healthy", "unhealthy"
+		if probe == "ready" {
+			good, bad = "ready", "not ready"
+		}
+		assert.Equal(t, good, tl[0].Status, "the fake starts healthy")
+		for i, tr := range tl {
+			want := good
+			if i%2 == 1 {
+				want = bad
+			}
+			assert.Equal(t, want, tr.Status, "transition %d of %s alternates", i, probe)
+			if tr.Status == bad {
+				assert.Equal(t, http.StatusServiceUnavailable, tr.HTTPStatus)
+			} else {
+				assert.Equal(t, http.StatusOK, tr.HTTPStatus)
+			}
+			if i > 0 {
+				assert.True(t, tr.Time.After(tl[i-1].Time))
+			}
+		}
+		var ps []Period
+		for _, p := range rep.Periods {
+			if p.Probe == probe {
+				ps = append(ps, p)
+			}
+		}
+		require.GreaterOrEqual(t, len(ps), 2, "probe %s periods %+v", probe, ps)
+		for _, p := range ps {
+			assert.Equal(t, bad, p.Status)
+			assert.True(t, p.To.After(p.From))
+		}
+	}
+	for _, tr := range byProbe(rep.Transitions, "health") {
+		if tr.Status == "unhealthy" {
+			assert.Equal(t, []string{"redis"}, tr.Failing)
+		} else {
+			assert.Empty(t, tr.Failing)
+		}
+	}
+	// Transitions only: far fewer entries than polls.
+	assert.Greater(t, rep.HealthPolls, len(rep.Transitions))
+	assert.Equal(t, rep.Periods, m.Periods(time.Now())[:len(rep.Periods)])
+}
+
+func TestUnhealthyRedisFailing(t *testing.T) {
+	_, base := startFake(t, fakeapi.Options{Unhealthy: []string{"redis"}})
+	m := startMon(t, Options{Base: base, HealthEvery: 20 * time.Millisecond, MetricsEvery: -1})
+	require.Eventually(t, func() bool { return len(m.Periods(time.Now())) == 2 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	rep := m.Stop()
+
+	h := byProbe(rep.Transitions, "health")
+	require.Len(t, h, 1, "a steady state is one observation, no more")
+	assert.Equal(t, "unhealthy", h[0].Status)
+	assert.Equal(t, 503, h[0].HTTPStatus)
+	assert.Equal(t, []string{"redis"}, h[0].Failing)
+	assert.Contains(t, h[0].Message, "redis")
+	assert.LessOrEqual(t, len(h[0].Message), 200)
+
+	r := byProbe(rep.Transitions, "ready")
+	require.Len(t, r, 1)
+	assert.Equal(t, "not ready", r[0].Status)
+	assert.Equal(t, 503, r[0].HTTPStatus)
+
+	require.Len(t, rep.Periods, 2)
+	for _, p := range rep.Periods {
+		assert.False(t, p.To.Before(p.From))
+	}
+	assert.Empty(t, rep.Notes)
+	assert.Zero(t, rep.Scrapes)
+}
+
+func TestServerCountsMatchClient(t *testing.T) {
+	srv, base := startFake(t, fakeapi.Options{})
+	c := plain(t)
+	tok, err := srv.IssueToken("admin", "admin", time.Hour)
+	require.NoError(t, err)
+
+	// Before the run: the baseline scrape excludes these.
+	for range 5 {
+		st, _ := do(t, c, "GET", base+"/status", "", "")
+		require.Equal(t, 200, st)
+	}
+
+	m := startMon(t, Options{Base: base, HealthEvery: 10 * time.Millisecond, MetricsEvery: 15 * time.Millisecond})
+
+	var ids []string
+	for i := range 3 {
+		st, b := do(t, c, "POST", base+"/goals", tok, fmt.Sprintf(`{"description":"goal %d"}`, i))
+		require.Equal(t, 200, st, "%s", b)
+		var created struct {
+			Goal struct{ ID string } `json:"goal"`
+		}
+		require.NoError(t, json.Unmarshal(b, &created))
+		require.NotEmpty(t, created.Goal.ID)
+		ids = append(ids, created.Goal.ID)
+	}
+	for i := range 57 {
+		st, _ := do(t, c, "GET", base+"/status", "", "")
+		require.Equal(t, 200, st)
+		if i < 13 {
+			st, _ = do(t, c, "GET", base+"/goals/"+ids[i%3], tok, "")
+			require.Equal(t, 200, st)
+		}
+		if i < 4 {
+			st, _ = do(t, c, "GET", base+"/goals/goal_00000000-0000-4000-8000-000000000000", tok, "")
+			require.Equal(t, 404, st)
+		}
+	}
+	time.Sleep(60 * time.Millisecond) // a few polls and scrapes
+	rep := m.Stop()
+
+	require.GreaterOrEqual(t, rep.Scrapes, 3, "notes: %v", rep.Notes)
+	assert.Empty(t, rep.Notes)
+
+	status, ok := find(rep.Endpoints, "GET", "/status")
+	require.True(t, ok, "%+v", rep.Endpoints)
+	assert.Equal(t, 57.0, status.Requests)
+	assert.Equal(t, map[string]float64{"200": 57}, status.Statuses)
+	assert.Zero(t, status.Polls)
+	assert.True(t, status.P50.Bounded)
+	assert.Greater(t, status.P99.UpperMS, 0.0)
+
+	goal, ok := find(rep.Endpoints, "GET", "/goals/{id}")
+	require.True(t, ok, "%+v", rep.Endpoints)
+	assert.Equal(t, 17.0, goal.Requests)
+	assert.Equal(t, map[string]float64{"200": 13, "404": 4}, goal.Statuses)
+
+	create, ok := find(rep.Endpoints, "POST", "/goals")
+	require.True(t, ok)
+	assert.Equal(t, 3.0, create.Requests)
+
+	// The monitor's own polls are subtracted, and they are exactly what the server counted.
+	health, ok := find(rep.Endpoints, "GET", "/health")
+	require.True(t, ok)
+	ready, ok := find(rep.Endpoints, "GET", "/ready")
+	require.True(t, ok)
+	metrics, ok := find(rep.Endpoints, "GET", "/metrics")
+	require.True(t, ok)
+	for _, e := range []Endpoint{health, ready, metrics} {
+		assert.Zero(t, e.Requests, "%s: polls must be subtracted", e.Route)
+		assert.Empty(t, e.Statuses, e.Route)
+		assert.Positive(t, e.Polls, e.Route)
+	}
+	assert.Equal(t, float64(rep.HealthPolls), health.Polls+ready.Polls)
+	assert.Equal(t, float64(rep.Scrapes-1), metrics.Polls, "every scrape but the final one is in the difference")
+
+	rows := Compare(rep.Endpoints, []ClientEntry{
+		{Method: "GET", Name: "GET /status (stress)", Requests: 50, P50MS: 1},
+		{Method: "GET", Name: "GET /status", Requests: 7, P50MS: 2},
+		{Method: "GET", Name: "GET /goals/[id]", Requests: 17},
+		{Method: "POST", Name: "POST /goals (auth)", Requests: 3},
+	})
+	for _, r := range rows {
+		switch r.Method + " " + r.Route {
+		case "GET /status", "GET /goals/{id}", "POST /goals":
+			assert.Equal(t, float64(r.ClientRequests), r.ServerRequests, "%+v", r)
+		case "GET /health", "GET /ready", "GET /metrics":
+			assert.Zero(t, r.ClientRequests)
+			assert.Zero(t, r.ServerRequests)
+		default:
+			t.Errorf("unexpected row %+v", r)
+		}
+	}
+}
+
+// scripted serves /metrics texts in order (repeating the last) and counts the scrapes.
+type scripted struct {
+	mu     sync.Mutex
+	texts  []string
+	served atomic.Int64
+}
+
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/metrics" {
+		http.NotFound(w, r)
+		return
+	}
+	s.mu.Lock()
+	i := int(s.served.Load())
+	text := s.texts[min(i, len(s.texts)-1)]
+	s.mu.Unlock()
+	if strings.HasPrefix(text, "STATUS ") {
+		code := 0
+		_, _ = fmt.Sscanf(text, "STATUS %d", &code)
+		w.WriteHeader(code)
+	} else {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_, _ = io.WriteString(w, text)
+	}
+	s.served.Add(1)
+}
+
+func serveScript(t *testing.T, texts ...string) (*scripted, string) {
+	t.Helper()
+	s := &scripted{texts: texts}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return s, ts.URL
+}
+
+// ser is one endpoint's series in an X-Agent-style exposition: a counter for
+// GET with status 200 and a histogram whose buckets le=0.1, 0.5 and +Inf hold
+// b1, b2 and total (cumulative).
+type ser struct {
+	endpoint      string
+	total, b1, b2 float64
+}
+
+// expo renders an exposition as prometheus_client writes it (float counts,
+// _created gauges).
+func expo(ss ...ser) string {
+	var b strings.Builder
+	b.WriteString("# HELP api_requests_total Total number of API requests\n# TYPE api_requests_total counter\n")
+	for _, s := range ss {
+		fmt.Fprintf(&b, "api_requests_total{endpoint=%q,method=\"GET\",status=\"200\"} %.1f\n", s.endpoint, s.total)
+	}
+	b.WriteString("# HELP api_requests_created Total number of API requests\n# TYPE api_requests_created gauge\n")
+	for _, s := range ss {
+		fmt.Fprintf(&b, "api_requests_created{endpoint=%q,method=\"GET\",status=\"200\"} 1.7e+09\n", s.endpoint)
+	}
+	b.WriteString("# HELP api_request_duration_seconds API request duration in seconds\n# TYPE api_request_duration_seconds histogram\n")
+	for _, s := range ss {
+		for _, bk := range []struct {
+			le string
+			n  float64
+		}{{"0.1", s.b1}, {"0.5", s.b2}, {"+Inf", s.total}} {
+			fmt.Fprintf(&b, "api_request_duration_seconds_bucket{endpoint=%q,method=\"GET\",le=%q} %.1f\n", s.endpoint, bk.le, bk.n)
+		}
+		fmt.Fprintf(&b, "api_request_duration_seconds_count{endpoint=%q,method=\"GET\"} %.1f\n", s.endpoint, s.total)
+		fmt.Fprintf(&b, "api_request_duration_seconds_sum{endpoint=%q,method=\"GET\"} 12.5\n", s.endpoint)
+	}
+	return b.String()
+}
+
+func metricsText(endpoint string, total, b1, b2 float64) string {
+	return expo(ser{endpoint, total, b1, b2})
+}
+
+func TestCounterResetAddsOffset(t *testing.T) {
+	s, base := serveScript(t,
+		metricsText("/status", 100, 60, 90),
+		metricsText("/status", 150, 90, 140),
+		metricsText("/status", 20, 10, 18), // the server restarted
+		metricsText("/status", 50, 30, 45),
+	)
+	m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return s.served.Load() >= 4 }, 5*time.Second, 5*time.Millisecond)
+	rep := m.Stop()
+
+	e, ok := find(rep.Endpoints, "GET", "/status")
+	require.True(t, ok, "%+v %v", rep.Endpoints, rep.Notes)
+	assert.Equal(t, 100.0, e.Requests, "150-100 + 50")
+	assert.Equal(t, map[string]float64{"200": 100}, e.Statuses)
+	// Buckets over the run: le=0.1 → 30+30 = 60, le=0.5 → 50+45 = 95, +Inf → 100.
+	assert.InDelta(t, 83.333, e.P50.MS, 0.01) // 0 + 100ms × 50/60
+	assert.Equal(t, [2]float64{0, 100}, [2]float64{e.P50.LowerMS, e.P50.UpperMS})
+	assert.InDelta(t, 500, e.P95.MS, 1e-6) // 100 + 400ms × (95-60)/35
+	assert.True(t, e.P95.Bounded)
+	assert.InDelta(t, 500, e.P99.MS, 1e-6) // in +Inf: the lower bound
+	assert.False(t, e.P99.Bounded)
+	assert.True(t, e.P99.UpperMS > 1e300)
+
+	var resets int
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "counter reset at") && strings.Contains(n, "(server restart?)") {
+			resets++
+		}
+	}
+	assert.Equal(t, 1, resets, "notes: %v", rep.Notes)
+	assert.Equal(t, int(s.served.Load()), rep.Scrapes)
+}
+
+func TestRawPathsGroupedByTemplate(t *testing.T) {
+	const g1 = "/goals/goal_3fa85f64-5717-4562-b3fc-2c963f66afa6"
+	const g2 = "/goals/goal_9c1d2e3f-0000-4abc-8def-123456789abc"
+	two := func(n1, n2 float64) string { return expo(ser{g1, n1, n1, n1}, ser{g2, n2, n2, n2}) }
+	s, base := serveScript(t, two(4, 0), two(10, 5))
+	m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return s.served.Load() >= 2 }, 5*time.Second, 5*time.Millisecond)
+	rep := m.Stop()
+	require.Len(t, rep.Endpoints, 1, "%+v %v", rep.Endpoints, rep.Notes)
+	e := rep.Endpoints[0]
+	assert.Equal(t, "/goals/{id}", e.Route)
+	assert.Equal(t, 11.0, e.Requests, "(10-4) + (5-0)")
+	assert.InDelta(t, 50.0, e.P50.MS, 1e-6) // all 11 in le=0.1: 100ms × 5.5/11
+}
+
+func TestBaselineFailureCountsFromZero(t *testing.T) {
+	s, base := serveScript(t, "STATUS 500", metricsText("/status", 40, 40, 40))
+	m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return s.served.Load() >= 2 }, 5*time.Second, 5*time.Millisecond)
+	rep := m.Stop()
+	e, ok := find(rep.Endpoints, "GET", "/status")
+	require.True(t, ok)
+	assert.Equal(t, 40.0, e.Requests)
+	joined := strings.Join(rep.Notes, "\n")
+	assert.Contains(t, joined, "GET /metrics: 500 Internal Server Error")
+	assert.Contains(t, joined, "baseline is taken as zero")
+}
+
+func TestGarbageMetricsIsNoted(t *testing.T) {
+	s, base := serveScript(t, "not prometheus{{{")
+	m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: 5 * time.Millisecond})
+	require.Eventually(t, func() bool { return s.served.Load() >= 4 }, 5*time.Second, 5*time.Millisecond)
+	rep := m.Stop()
+	assert.Empty(t, rep.Endpoints)
+	assert.Zero(t, rep.Scrapes)
+	require.Len(t, rep.Notes, 1, "identical failures make one note: %v", rep.Notes)
+	n := rep.Notes[0]
+	assert.True(t, strings.HasPrefix(n, "GET /metrics: not Prometheus text format"), n)
+	assert.True(t, strings.HasSuffix(n, fmt.Sprintf("(%d times); server-side figures unavailable", s.served.Load())), n)
+}
+
+func TestMetrics404StopsScraping(t *testing.T) {
+	var hits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	m := startMon(t, Options{Base: ts.URL, HealthEvery: -1, MetricsEvery: 5 * time.Millisecond})
+	time.Sleep(50 * time.Millisecond)
+	rep := m.Stop()
+	assert.Equal(t, int64(1), hits.Load(), "no scrape after a 404, not even at Stop")
+	assert.Empty(t, rep.Endpoints)
+	assert.Equal(t, []string{"GET /metrics: 404 Not Found; server-side figures unavailable"}, rep.Notes)
+}
+
+func TestMetricsTimeoutIsNoted(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
+	t.Cleanup(ts.Close)
+	m := startMon(t, Options{Base: ts.URL, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond, Timeout: 30 * time.Millisecond})
+	time.Sleep(100 * time.Millisecond)
+	rep := m.Stop()
+	assert.Empty(t, rep.Endpoints)
+	require.Len(t, rep.Notes, 1, "%v", rep.Notes)
+	assert.Contains(t, rep.Notes[0], "GET /metrics: timed out after 30ms")
+	assert.Contains(t, rep.Notes[0], "times)")
+	assert.Contains(t, rep.Notes[0], "server-side figures unavailable")
+}
+
+func TestHealth404IsNotedAndStopsPolling(t *testing.T) {
+	var healthHits, readyHits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/health":
+			healthHits.Add(1)
+			http.NotFound(w, r)
+		case "/ready":
+			readyHits.Add(1)
+			_, _ = io.WriteString(w, "OK") // not JSON: judged by the status alone
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(ts.Close)
+	m := startMon(t, Options{Base: ts.URL, HealthEvery: 10 * time.Millisecond, MetricsEvery: -1})
+	require.Eventually(t, func() bool { return readyHits.Load() >= 4 }, 5*time.Second, 5*time.Millisecond)
+	rep := m.Stop()
+	assert.Equal(t, int64(1), healthHits.Load())
+	assert.Equal(t, []string{"GET /health: 404 Not Found; health probe not polled further"}, rep.Notes)
+	require.Len(t, rep.Transitions, 1)
+	assert.Equal(t, Transition{Time: rep.Transitions[0].Time, Probe: "ready", Status: "ready", HTTPStatus: 200}, rep.Transitions[0])
+	assert.Empty(t, rep.Periods)
+}
+
+func TestUnreachableServer(t *testing.T) {
+	ts := httptest.NewServer(http.NotFoundHandler())
+	base := ts.URL
+	ts.Close() // nothing listens there any more
+	m := startMon(t, Options{Base: base, HealthEvery: 10 * time.Millisecond, MetricsEvery: 10 * time.Millisecond, Timeout: 200 * time.Millisecond})
+	time.Sleep(60 * time.Millisecond)
+	rep := m.Stop()
+	require.Len(t, rep.Transitions, 2, "%+v", rep.Transitions)
+	for _, tr := range rep.Transitions {
+		assert.Equal(t, "unreachable", tr.Status)
+		assert.Zero(t, tr.HTTPStatus)
+		assert.NotEmpty(t, tr.Message)
+		assert.NotContains(t, tr.Message, "http://", "the URL is dropped from the message")
+	}
+	require.Len(t, rep.Periods, 2)
+	assert.Empty(t, rep.Endpoints)
+	require.Len(t, rep.Notes, 1, "%v", rep.Notes)
+	assert.Contains(t, rep.Notes[0], "GET /metrics: ")
+	assert.Contains(t, rep.Notes[0], "server-side figures unavailable")
+}
+
+func TestStopIsIdempotentAndCtxEndsPolling(t *testing.T) {
+	_, base := startFake(t, fakeapi.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := Start(ctx, Options{Base: base + "/", HealthEvery: 5 * time.Millisecond, MetricsEvery: 5 * time.Millisecond})
+	require.NoError(t, err)
+	time.Sleep(30 * time.Millisecond)
+	cancel()
+	time.Sleep(30 * time.Millisecond)
+	first := m.Stop()
+	second := m.Stop()
+	assert.Equal(t, first, second)
+	assert.Positive(t, first.HealthPolls)
+	assert.GreaterOrEqual(t, first.Scrapes, 2, "the final scrape happens after ctx ended: %v", first.Notes)
+}
+
+func TestStartRejectsBadOptions(t *testing.T) {
+	for _, b := range []string{"", "localhost:8000", "ftp://x", "http://"} {
+		_, err := Start(context.Background(), Options{Base: b})
+		assert.Error(t, err, b)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Start(ctx, Options{Base: "http://localhost:1"})
+	assert.Error(t, err)
+}
+
+func TestHeaderIsSent(t *testing.T) {
+	var got atomic.Value
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+		_, _ = io.WriteString(w, `{"status":"healthy","checks":{}}`)
+	}))
+	t.Cleanup(ts.Close)
+	m := startMon(t, Options{Base: ts.URL, HealthEvery: 10 * time.Millisecond, MetricsEvery: -1,
+		Header: http.Header{"Authorization": {"Bearer xyz"}}})
+	require.Eventually(t, func() bool { return got.Load() != nil }, 5*time.Second, 5*time.Millisecond)
+	m.Stop()
+	assert.Equal(t, "Bearer xyz", got.Load())
+}
