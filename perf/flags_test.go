@@ -59,6 +59,8 @@ var (
 	flagShape        = flag.String("shape", "", "load shape file: user stages or arrival-rate stages (default: the scenario's; TestLoadShape: ../fixtures/shapes/ramp.json)")
 	flagClock        = flag.String("clock", "auto", "clock the latency targets are graded on: service (sent → last byte), response (intended start → last byte) or auto (response where a schedule exists)")
 	flagMaxLag       timespan
+	flagHealthEvery  timespan
+	flagMetricsEvery timespan
 
 	flagMaxRegress = flag.String("max-regression", "", "regression limits for -baseline: a latency percentage (10%) or latency=10%,floor=1ms,rps=10%,failures=1 (default)")
 )
@@ -71,6 +73,8 @@ func init() {
 	flag.Var(&flagGrace, "grace", "how long running tasks may finish after the duration before their requests are cancelled (default 10s)")
 	flag.Var(&flagTimeoutReq, "timeout-req", "timeout of one request, headers and body (default 30s)")
 	flag.Var(&flagMaxLag, "max-lag", "the generator is saturated (the run inconclusive) when its start lag p99 is above this (default 10ms; 0 turns the check off)")
+	flag.Var(&flagHealthEvery, "health-every", "poll the server's /health and /ready this often during the run (default 1s; 0 turns it off)")
+	flag.Var(&flagMetricsEvery, "metrics-every", "scrape the server's /metrics this often during the run (default 5s; 0 turns it off)")
 	flag.Var(&flagProgress, "progress", "interval of the progress line printed with -v (default 5s; 0 turns it off)")
 }
 

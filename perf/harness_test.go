@@ -253,6 +253,7 @@ func runLoad(t *testing.T, sc loadScenario) {
 
 	stopProgress := progress(rec, p)
 	stopHistory := streamHistory(t, p.Outputs.Files, rec)
+	stopWatching := watch(ctx, host)
 	lag := saturation.NewLag()
 	sampler := saturation.StartSampler()
 	duration := p.Duration
@@ -276,6 +277,7 @@ func runLoad(t *testing.T, sc loadScenario) {
 	snap.Start, snap.End = sum.Started.Round(0), sum.Stopped.Round(0)
 	run := newRun(p, host, sum, snap)
 	run.Generator = judgeGenerator(p, sum, lag, rt)
+	run.Server = stopWatching(snap)
 	evaluate(t, p, sum, &run)
 	writeReports(t, p.Outputs.Files, run)
 }
@@ -358,6 +360,9 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
 	snap := run.Stats
 	if err := report.WriteConsole(os.Stdout, snap); err != nil {
 		t.Errorf("writing the results table: %v", err)
+	}
+	if err := report.WriteServer(os.Stdout, run.Server); err != nil {
+		t.Errorf("writing the server view: %v", err)
 	}
 	if n, total := rateLimited(snap); n > 0 && float64(n) >= 0.5*float64(total) {
 		fmt.Printf("NOTE: the server is rate limiting the generator: %d of %d failures are 429 Too Many Requests. "+

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,6 +261,75 @@ func TestCLIOpenModel(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
+		}
+	})
+}
+
+func TestCLIWatchesTheServer(t *testing.T) {
+	t.Parallel()
+	t.Run("health flapping", func(t *testing.T) {
+		t.Parallel()
+		flap := fakeapi.DefaultOptions()
+		flap.HealthFlap = 700 * time.Millisecond
+		path := filepath.Join(t.TempDir(), "flap.json")
+		html := filepath.Join(t.TempDir(), "flap.html")
+		out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-host", misbehaving(t, flap), "-duration", "3s",
+			"-health-every", "100ms", "-metrics-every", "1s", "-classes", "XAgentStressUser", "-json-file", path, "-html", html)
+		if err != nil {
+			t.Fatalf("health flapping is watched, not failed: %v\n%s", err, out)
+		}
+		for _, want := range []string{"Server view: /health and /ready every 100ms", "health unhealthy (503)", "health healthy (200)",
+			"Server vs client per route", "/status "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		run, err := runfile.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv := run.Server
+		if sv == nil || len(sv.Report.Periods) == 0 || len(sv.Report.Transitions) < 4 {
+			t.Fatalf("the run file lacks the health timeline: %+v", sv)
+		}
+		// The final scrape at the stop makes the server's count exact.
+		for _, row := range sv.Rows {
+			if row.ClientRequests > 0 && int64(row.ServerRequests) != row.ClientRequests {
+				t.Errorf("%s %s: the server counted %v requests, the client %d", row.Method, row.Route, row.ServerRequests, row.ClientRequests)
+			}
+		}
+		page, _ := os.ReadFile(html)
+		if !strings.Contains(string(page), "<h2>Server view</h2>") || !strings.Contains(string(page), `"bands":[{`) {
+			t.Errorf("the HTML report lacks the server view or the shaded periods")
+		}
+	})
+	t.Run("garbage metrics", func(t *testing.T) {
+		t.Parallel()
+		fake, err := fakeapi.New(fakeapi.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/metrics" {
+				_, _ = w.Write([]byte("this is not {{ prometheus"))
+				return
+			}
+			fake.ServeHTTP(w, r)
+		}))
+		t.Cleanup(func() { srv.Close(); fake.Close() })
+		out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-host", srv.URL, "-duration", "2s")
+		if err != nil {
+			t.Fatalf("garbage at /metrics must not fail the run: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "note: GET /metrics") || !strings.Contains(out, "server-side figures unavailable") {
+			t.Errorf("output lacks the note on /metrics:\n%s", out)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		t.Parallel()
+		out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadLight$", "-duration", "1s", "-health-every", "0", "-metrics-every", "0")
+		if err != nil || strings.Contains(out, "Server view") {
+			t.Errorf("with both off, no server view (err %v):\n%s", err, out)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/monitor"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
@@ -70,6 +71,7 @@ type htmlPage struct {
 	Checks           []htmlCheck
 	Alerts           []htmlAlert
 	Baseline         *htmlBaseline
+	Server           *htmlServer
 	Generator        []htmlField
 	GeneratorAdvice  string
 	Saturated        bool
@@ -133,6 +135,28 @@ type htmlBaselineRow struct {
 type htmlChartData struct {
 	Scenario string      `json:"scenario"`
 	Charts   []htmlChart `json:"charts"`
+	// Bands are the server's unhealthy or not-ready periods, shaded on every chart.
+	Bands []htmlBand `json:"bands"`
+}
+
+// htmlServer is the server's view of the run.
+type htmlServer struct {
+	Summary  string
+	Timeline []htmlTransition
+	Rows     []htmlServerRow
+	Notes    []string
+}
+
+type htmlTransition struct {
+	Time, Probe, Text string
+	Bad               bool
+}
+
+type htmlServerRow struct {
+	Method, Route, Client string
+	ServerN               string
+	ClientN               int64
+	Cells                 []string
 }
 
 // htmlChart is one uPlot chart: Data[0] is the x axis (unix seconds), then one
@@ -208,7 +232,20 @@ func newHTMLPage(run runfile.Run) htmlPage {
 		p.Baseline = htmlBaselineOf(*run.Baseline)
 	}
 	p.Charts = htmlCharts(s)
-	p.Data = htmlChartData{Scenario: run.Meta.Scenario, Charts: p.Charts}
+	p.Data = htmlChartData{Scenario: run.Meta.Scenario, Charts: p.Charts, Bands: periodsOf(run.Server)}
+	if sv := run.Server; sv != nil {
+		p.Server = &htmlServer{Summary: ServerSummary(sv), Notes: sv.Report.Notes}
+		for _, t := range sv.Report.Transitions {
+			p.Server.Timeline = append(p.Server.Timeline, htmlTransition{Time: t.Time.UTC().Format("15:04:05.000"), Probe: t.Probe,
+				Text: TransitionText(t), Bad: t.Status != monitor.StatusHealthy && t.Status != monitor.StatusReady})
+		}
+		for _, r := range sv.Rows {
+			p.Server.Rows = append(p.Server.Rows, htmlServerRow{Method: r.Method, Route: r.Route, Client: r.ClientName,
+				ServerN: strconv.FormatFloat(r.ServerRequests, 'f', -1, 64), ClientN: r.ClientRequests,
+				Cells: []string{QuantileText(r.ServerP50), clientMS(r, r.ClientP50MS), QuantileText(r.ServerP95), clientMS(r, r.ClientP95MS),
+					QuantileText(r.ServerP99), clientMS(r, r.ClientP99MS)}})
+		}
+	}
 	return p
 }
 

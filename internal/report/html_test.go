@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/monitor"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
@@ -62,6 +63,7 @@ func htmlRun() runfile.Run {
 			Classes: []string{"XAgentAPIUser", "XAgentStressUser"}, Seed: 1795852059616087381,
 			Stopped: "duration elapsed", Harness: runfile.HarnessVersion, GoVersion: "go1.26.0",
 		},
+		Server: testServer(),
 		Generator: runfile.Generator{
 			Model: "arrivals", Rate: 50, MaxInFlight: 2, Clock: "response", Arrivals: 3000, Iterations: 2400, Dropped: 600,
 			Lag:       saturation.LagStats{Count: 2400, P50MS: 0.4, P90MS: 0.9, P99MS: 1.2, MaxMS: 3},
@@ -152,7 +154,9 @@ func TestHTMLGolden(t *testing.T) {
 	// The facts that matter, beyond the golden.
 	htmlHas(t, page,
 		`<div class="verdict fail">FAIL</div>`,
-		"<h2>Load generator</h2>", "SATURATED: 600 of 3000 iterations dropped", "Requested rate</th><td>300.0 iterations/s", "Achieved rate</th><td>240.0 iterations/s",
+		"<h2>Load generator</h2>", "<h2>Server view</h2>", "unhealthy (503) failing redis: redis: connection refused",
+		"2.50 [0–5.00]", "≥ 10000 [10000–∞]", "counter reset at",
+		`"bands":[{"from":`, "SATURATED: 600 of 3000 iterations dropped", "Requested rate</th><td>300.0 iterations/s", "Achieved rate</th><td>240.0 iterations/s",
 		"describe the load generator, not the server",
 		"http://127.0.0.1:39351 (embedded fake)",
 		"2026-11-28T12:00:00Z", "1m0.12s", "1795852059616087381",
@@ -328,4 +332,39 @@ func TestHTMLNonFiniteSeries(t *testing.T) {
 	page := renderHTML(t, run)
 	htmlDataJSON(t, page)                  // still valid JSON
 	htmlHas(t, page, "[95.25,null,97.25]") // NaN is a gap in the p95 series, not a broken page
+}
+
+// testServer is a server view with a health flap, a reset note and an unbounded quantile.
+func testServer() *runfile.Server {
+	return &runfile.Server{
+		HealthEvery: time.Second, MetricsEvery: 5 * time.Second,
+		Report: monitor.Report{
+			Transitions: []monitor.Transition{
+				{Time: htmlT0, Probe: "health", Status: monitor.StatusHealthy, HTTPStatus: 200},
+				{Time: htmlT0.Add(3 * time.Second), Probe: "health", Status: monitor.StatusUnhealthy, HTTPStatus: 503, Failing: []string{"redis"}, Message: "redis: connection refused"},
+				{Time: htmlT0.Add(5 * time.Second), Probe: "health", Status: monitor.StatusHealthy, HTTPStatus: 200},
+			},
+			Periods:     []monitor.Period{{Probe: "health", From: htmlT0.Add(3 * time.Second), To: htmlT0.Add(5 * time.Second), Status: monitor.StatusUnhealthy}},
+			Scrapes:     4,
+			HealthPolls: 20,
+			Notes:       []string{"counter reset at 12:00:03 (server restart?)"},
+		},
+		Rows: []monitor.Row{
+			{Method: "GET", Route: "/status", ClientName: "GET /status", ServerRequests: 100, ClientRequests: 100,
+				ServerP50: monitor.Quantile{MS: 2.5, LowerMS: 0, UpperMS: 5, Bounded: true}, ServerP95: monitor.Quantile{MS: 9, LowerMS: 5, UpperMS: 10, Bounded: true},
+				ServerP99: monitor.Quantile{MS: 10000, LowerMS: 10000, UpperMS: math.Inf(1)}, ClientP50MS: 2.7, ClientP95MS: 9.5, ClientP99MS: 12},
+			{Method: "GET", Route: "/metrics", ServerRequests: 0},
+		},
+	}
+}
+
+func TestServerConsole(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, WriteServer(&buf, testServer()))
+	golden(t, "server.txt", buf.Bytes())
+	out := buf.String()
+	assert.Contains(t, out, "Server view: /health and /ready every 1s (20 polls, 3 transitions); /metrics every 5s (4 scrapes)")
+	assert.Contains(t, out, "12:00:03.000  health unhealthy (503) failing redis: redis: connection refused")
+	assert.Contains(t, out, "note: counter reset")
+	require.NoError(t, WriteServer(&buf, nil), "no server view: nothing written")
 }

@@ -141,6 +141,7 @@ type wireRun struct {
 	Verdict   wireVerdict   `json:"verdict"`
 	Baseline  *wireBaseline `json:"baseline"`
 	Generator wireGenerator `json:"generator"`
+	Server    *wireServer   `json:"server"`
 }
 
 type wireGenerator struct {
@@ -490,6 +491,7 @@ func toWire(run Run) (*wireRun, error) {
 		Alerts:    make([]wireAlert, len(run.Alerts)),
 		Verdict:   wireVerdict{Pass: run.Verdict.Pass, Reasons: strList(run.Verdict.Reasons)},
 		Generator: generatorToWire(run.Generator),
+		Server:    serverToWire(run.Server),
 	}
 	s := run.Stats
 	wr.Stats = wireStats{
@@ -885,6 +887,9 @@ func fromWire(wr *wireRun) (Run, error) {
 	}
 	if run.Generator, err = generatorFromWire(&wr.Generator); err != nil {
 		return Run{}, at("generator", err)
+	}
+	if run.Server, err = serverFromWire(wr.Server); err != nil {
+		return Run{}, at("server", err)
 	}
 	return run, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/monitor"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
@@ -111,6 +112,22 @@ func runFor(snap, base stats.Snapshot, zone *time.Location) Run {
 			Lag:       saturation.LagStats{Count: 2990, P50MS: 0.125, P90MS: 0.5, P99MS: 12.5, MaxMS: 40.25},
 			Runtime:   saturation.Runtime{Wall: 61 * time.Second, SchedLatencyP99MS: 0.75, SchedLatencyMaxMS: 3, GCPauseP99MS: 0.25, GCPauseTotalMS: 4.5, GCCycles: 12, CPUUtilPct: 35.5, CPUSource: "rusage", GOMAXPROCS: 2, Goroutines: 120, Notes: []string{"a note"}},
 			Saturated: true, Reasons: []string{"10 of 3000 iterations dropped"}, Notes: []string{"lag judged"}, Advice: "rerun with a higher -max-inflight",
+		},
+		Server: &Server{
+			HealthEvery: time.Second, MetricsEvery: 5 * time.Second,
+			Report: monitor.Report{
+				Transitions: []monitor.Transition{
+					{Time: snap.Start.In(zone), Probe: "health", Status: "healthy", HTTPStatus: 200},
+					{Time: snap.Start.Add(3 * time.Second).In(zone), Probe: "health", Status: "unhealthy", HTTPStatus: 503, Failing: []string{"redis"}, Message: "redis: connection refused"},
+				},
+				Periods: []monitor.Period{{Probe: "health", From: snap.Start.Add(3 * time.Second).In(zone), To: snap.Start.Add(5 * time.Second).In(zone), Status: "unhealthy"}},
+				Endpoints: []monitor.Endpoint{{Method: "GET", Route: "/status", Requests: 120, Statuses: map[string]float64{"200": 118, "503": 2},
+					P50: monitor.Quantile{MS: 2.5, LowerMS: 0, UpperMS: 5, Bounded: true}, P95: monitor.Quantile{MS: 7.5, LowerMS: 5, UpperMS: 10, Bounded: true},
+					P99: monitor.Quantile{MS: 10000, LowerMS: 10000, UpperMS: math.Inf(1)}, Polls: 0}},
+				Scrapes: 4, HealthPolls: 10, Notes: []string{"counter reset at 12:00:03 (server restart?)"},
+			},
+			Rows: []monitor.Row{{Method: "GET", Route: "/status", ClientName: "GET /status, GET /status (auth)", ServerRequests: 120, ClientRequests: 120,
+				ServerP50: monitor.Quantile{MS: 2.5, UpperMS: 5, Bounded: true}, ClientP50MS: 2.25, ClientP95MS: 6, ClientP99MS: 9}},
 		},
 	}
 	run.Verdict.Pass = true
@@ -279,6 +296,20 @@ func normalize(r Run) Run {
 		b.BaselineStart = normTime(b.BaselineStart)
 		b.Rows, b.OnlyInBaseline, b.OnlyInRun = nilIfEmpty(b.Rows), nilIfEmpty(b.OnlyInBaseline), nilIfEmpty(b.OnlyInRun)
 		r.Baseline = &b
+	}
+	if r.Server != nil {
+		v := *r.Server
+		rep := v.Report
+		rep.Transitions = nilIfEmpty(rep.Transitions)
+		for i := range rep.Transitions {
+			rep.Transitions[i].Time = normTime(rep.Transitions[i].Time)
+		}
+		rep.Periods = nilIfEmpty(rep.Periods)
+		for i := range rep.Periods {
+			rep.Periods[i].From, rep.Periods[i].To = normTime(rep.Periods[i].From), normTime(rep.Periods[i].To)
+		}
+		v.Report = rep
+		r.Server = &v
 	}
 	return r
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/xagent/perfharness/internal/compare"
+	"github.com/xagent/perfharness/internal/monitor"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
@@ -25,6 +26,8 @@ type Run struct {
 	Baseline *compare.Result
 	// Generator is how the load was generated and whether the generator kept up.
 	Generator Generator
+	// Server is what the server itself reported during the run; nil when not watched.
+	Server *Server
 }
 
 // Generator describes the load model and the generator's own health: if it
@@ -74,4 +77,14 @@ type Verdict struct {
 	Pass bool
 	// Reasons lists each failed gate, alert, regression or interruption in one line.
 	Reasons []string
+}
+
+// Server is the server's own view of the run, from polling its health and
+// scraping its Prometheus metrics; nil when monitoring was off.
+type Server struct {
+	HealthEvery  time.Duration // period of the /health and /ready polls; negative: off
+	MetricsEvery time.Duration // period of the /metrics scrapes; negative: off
+	Report       monitor.Report
+	// Rows pair each server route with the client entries that hit it.
+	Rows []monitor.Row
 }

@@ -8,6 +8,19 @@
 	var utc = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); };
 	var fromZero = function (u, min, max) { return [0, max > 0 ? max * 1.05 : 1]; };
 	var drawn = 0;
+	// The server's unhealthy or not-ready periods, shaded behind every chart.
+	var bands = data.bands || [];
+	var shade = function (u) {
+		var ctx = u.ctx;
+		ctx.save();
+		ctx.fillStyle = "rgba(192, 57, 43, 0.15)";
+		bands.forEach(function (b) {
+			var x0 = u.valToPos(b.from, "x", true), x1 = u.valToPos(b.to, "x", true);
+			var left = Math.max(x0, u.bbox.left), right = Math.min(x1, u.bbox.left + u.bbox.width);
+			if (right > left) { ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height); }
+		});
+		ctx.restore();
+	};
 	(data.charts || []).forEach(function (c) {
 		try {
 			var el = document.getElementById(c.id);
@@ -23,7 +36,8 @@
 				tzDate: utc,
 				scales: { y: { range: fromZero } },
 				axes: [{}, { label: c.unit, size: 60 }],
-				series: series
+				series: series,
+				hooks: { drawClear: [shade] }
 			}, c.data, el);
 			drawn++;
 		} catch (e) {
