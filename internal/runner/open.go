@@ -38,7 +38,8 @@ func (r *Runner) arrive(ctx context.Context, start time.Time) []*user {
 	done := &user{stop: make(chan struct{}), done: make(chan struct{})}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for k := 0; ; k++ {
+	for local := 0; ; local++ {
+		k := cfg.Segment.Global(local) // this segment's arrivals are every Count-th
 		due, ok := cfg.Arrivals.ArrivalTime(float64(k))
 		if !ok {
 			close(r.shapeEnded)
@@ -98,7 +99,7 @@ func (r *Runner) take(p *pool, c int) *vu {
 		p.mu.Unlock()
 		return v
 	}
-	id := len(p.all)
+	id := r.cfg.Segment.Global(len(p.all))
 	cls := r.cfg.Classes[c]
 	su := &scenario.User{ID: id, Class: cls.Name, HTTP: r.cfg.Client.NewSession(), Rand: rand.New(rand.NewPCG(r.cfg.Seed, uint64(id)))}
 	if cls.NewState != nil {

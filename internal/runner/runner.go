@@ -80,6 +80,9 @@ type Config struct {
 	// Lag, when set, records how late each task started against the schedule:
 	// an arrival's due time, a pacing schedule, or a wait's planned end.
 	Lag *saturation.Lag
+	// Segment runs only this process's share of Users, SpawnRate, the Shape's
+	// users and the Arrivals; zero runs the whole.
+	Segment Segment
 }
 
 // Validate reports every problem of the configuration.
@@ -108,6 +111,9 @@ func (c Config) Validate() error {
 	}
 	if c.Client == nil || c.Recorder == nil {
 		errs = append(errs, errors.New("runner needs a client and a recorder"))
+	}
+	if err := c.Segment.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := scenario.Validate(c.Classes); err != nil {
 		errs = append(errs, err)
@@ -189,7 +195,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	return r.Run(ctx)
 }
 
-// Scale changes the target user count and spawn rate of a running run.
+// Scale changes the target user count and spawn rate of a running run (of
+// the whole run: a segment takes its share).
 func (r *Runner) Scale(users int, rate float64) error {
 	if users < 0 || !(rate > 0) {
 		return fmt.Errorf("scale to %d users at %v/s: need users >= 0 and a positive rate", users, rate)
@@ -198,7 +205,7 @@ func (r *Runner) Scale(users int, rate float64) error {
 	case <-r.scale: // replace a request not yet taken
 	default:
 	}
-	r.scale <- scaleReq{users, rate}
+	r.scale <- scaleReq{r.cfg.Segment.Share(users), r.cfg.Segment.Rate(rate)}
 	return nil
 }
 
@@ -273,7 +280,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 // returns every user it started, so that Run can wait for all of them.
 func (r *Runner) spawn(ctx context.Context) []*user {
 	cfg := r.cfg
-	target, rate := cfg.Users, cfg.SpawnRate
+	target, rate := cfg.Segment.Share(cfg.Users), cfg.Segment.Rate(cfg.SpawnRate)
 	var users, retired []*user
 	next := time.Now()
 	timer := time.NewTimer(0)
@@ -320,8 +327,9 @@ func (r *Runner) classOf(k int) int {
 }
 
 func (r *Runner) startUser(ctx context.Context, slot int) *user {
-	cls := r.cfg.Classes[r.classOf(slot)]
-	id := r.spawned
+	seg := r.cfg.Segment
+	cls := r.cfg.Classes[r.classOf(seg.Global(slot))]
+	id := seg.Global(r.spawned)
 	r.spawned++
 	u := &user{stop: make(chan struct{}), done: make(chan struct{})}
 	su := &scenario.User{
