@@ -16,6 +16,7 @@ import (
 
 	"github.com/xagent/perfharness/internal/client"
 	"github.com/xagent/perfharness/internal/fakeapi"
+	"github.com/xagent/perfharness/internal/judge"
 	"github.com/xagent/perfharness/internal/report"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
@@ -63,6 +64,8 @@ type plan struct {
 	Table     verdict.Table
 	Host      string
 	Model     model
+	Segment   runner.Segment
+	StartAt   time.Time // zero: at once
 	Outputs   outputs
 }
 
@@ -115,6 +118,28 @@ func resolve(name string, sc loadScenario) (plan, error) {
 	}
 	if err := resolveModel(&p, sc); err != nil {
 		return plan{}, err
+	}
+	if *flagSegment != "" {
+		if p.Segment, err = runner.ParseSegment(*flagSegment); err != nil {
+			return plan{}, fmt.Errorf("-segment: %w", err)
+		}
+	}
+	if p.Segment.Count > 1 && *flagSeed == 0 {
+		// All segments must draw the same schedule: one seed for all of them.
+		if *flagStartAt == "" {
+			return plan{}, fmt.Errorf("-segment %s: give -seed N (the same in every segment) or -start-at, from which the segments derive one seed", *flagSegment)
+		}
+	}
+	if *flagStartAt != "" {
+		if p.StartAt, err = time.Parse(time.RFC3339Nano, *flagStartAt); err != nil {
+			return plan{}, fmt.Errorf("-start-at %q: want an RFC 3339 time such as 2026-11-28T10:00:00Z", *flagStartAt)
+		}
+		if ahead := time.Until(p.StartAt); ahead > time.Hour {
+			return plan{}, fmt.Errorf("-start-at %s is %v away: more than an hour; check the date and the time zone", *flagStartAt, ahead.Round(time.Second))
+		}
+		if p.Segment.Count > 1 && *flagSeed == 0 {
+			p.Seed = uint64(p.StartAt.UnixNano())
+		}
 	}
 	if p.Outputs, err = resolveOutputs(p); err != nil {
 		return plan{}, err
@@ -251,6 +276,11 @@ func runLoad(t *testing.T, sc loadScenario) {
 	fmt.Printf("%s: %s against %s; classes %s; seed %d\n",
 		p.Name, describeLoad(p), host, strings.Join(classNames, ", "), p.Seed)
 
+	late, ok := waitStart(p, stop)
+	if !ok {
+		t.Fatalf("%s: interrupted while waiting for -start-at %s", p.Name, p.StartAt.Format(time.RFC3339))
+	}
+	rec.Reset() // the run's statistics start with the load
 	stopProgress := progress(rec, p)
 	stopHistory := streamHistory(t, p.Outputs.Files, rec)
 	stopWatching := watch(ctx, host)
@@ -263,7 +293,7 @@ func runLoad(t *testing.T, sc loadScenario) {
 	sum, err := runner.Run(ctx, runner.Config{
 		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: duration, Grace: p.Grace,
 		Seed: p.Seed, Client: cl, Recorder: rec, Stop: stop,
-		Arrivals: p.Model.Arrivals, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.Shape, Lag: lag,
+		Arrivals: p.Model.Arrivals, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.Shape, Lag: lag, Segment: p.Segment,
 	})
 	rt := sampler.Stop()
 	stopProgress()
@@ -276,10 +306,33 @@ func runLoad(t *testing.T, sc loadScenario) {
 	// Wall-clock readings only: a re-render from the JSON run file then computes the same rates.
 	snap.Start, snap.End = sum.Started.Round(0), sum.Stopped.Round(0)
 	run := newRun(p, host, sum, snap)
+	run.Meta.StartLate = late
 	run.Generator = judgeGenerator(p, sum, lag, rt)
 	run.Server = stopWatching(snap)
 	evaluate(t, p, sum, &run)
 	writeReports(t, p.Outputs.Files, run)
+}
+
+// waitStart waits for -start-at, or returns at once how late the process is;
+// false when interrupted while waiting.
+func waitStart(p plan, stop <-chan struct{}) (late time.Duration, ok bool) {
+	if p.StartAt.IsZero() {
+		return 0, true
+	}
+	wait := time.Until(p.StartAt)
+	if wait <= 0 {
+		fmt.Printf("%s: started %v after -start-at %s\n", p.Name, (-wait).Round(time.Millisecond), p.StartAt.Format(time.RFC3339Nano))
+		return -wait, true
+	}
+	fmt.Printf("%s: waiting %v for -start-at %s\n", p.Name, wait.Round(time.Millisecond), p.StartAt.Format(time.RFC3339Nano))
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return 0, true
+	case <-stop:
+		return 0, false
+	}
 }
 
 // progress prints a line every -progress interval with -v, until stopped.
@@ -334,21 +387,6 @@ func recentRPS(s stats.Snapshot) float64 {
 	return sum / float64(n)
 }
 
-// metricValues are the target table's metrics of one entry, latencies on the plan's clock.
-func metricValues(m model, s stats.Snapshot, e stats.Entry) verdict.Values {
-	if e.Requests == 0 {
-		return nil
-	}
-	return verdict.Values{
-		"median_ms":        m.latencyMS(e, 50),
-		"p95_ms":           m.latencyMS(e, 95),
-		"p99_ms":           m.latencyMS(e, 99),
-		"avg_ms":           e.AvgMS(),
-		"failure_rate_pct": 100 * e.FailRatio(),
-		"rps":              s.RPS(e),
-	}
-}
-
 // subtestName shortens a metric name for a subtest: p95_ms → p95.
 func subtestName(metric string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(metric, "_ms"), "_pct")
@@ -377,21 +415,12 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
 		fail(fmt.Sprintf("%s: run interrupted (%s) after %v of %v; the results are partial",
 			p.Name, sum.Reason, sum.Stopped.Sub(sum.Started).Round(time.Second), p.Duration))
 	}
-	endpoints := map[string]verdict.Values{}
-	for _, e := range snap.Entries {
-		if v := metricValues(p.Model, snap, e); v != nil {
-			endpoints[e.Label()] = v
-		}
-	}
-	agg := metricValues(p.Model, snap, snap.Total)
-	if agg == nil {
+	fmt.Println(generatorLine(run.Generator, snap.Duration()))
+	fmt.Println()
+	if !judge.Grade(run, p.Table, p.Gate) {
 		fail(fmt.Sprintf("%s: no request completed in %v; nothing to grade", p.Name, sum.Stopped.Sub(sum.Started).Round(time.Millisecond)))
 		return
 	}
-	fmt.Println(generatorLine(run.Generator, snap.Duration()))
-	fmt.Println()
-	run.Checks = p.Table.Evaluate(agg, endpoints, p.Gate)
-	run.Alerts = p.Table.CheckAlerts(agg["failure_rate_pct"], agg["avg_ms"])
 	if err := report.WriteGrades(os.Stdout, run.Checks, run.Alerts); err != nil {
 		t.Errorf("writing the grades: %v", err)
 	}
@@ -420,16 +449,6 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
 			})
 		}
 	})
-	for _, c := range run.Checks {
-		if c.Gated && !c.Pass {
-			run.Verdict.Reasons = append(run.Verdict.Reasons, "target: "+c.Message)
-		}
-	}
-	for _, a := range run.Alerts {
-		if a.Fired {
-			run.Verdict.Reasons = append(run.Verdict.Reasons, "alert: "+a.Message)
-		}
-	}
 	compareBaseline(t, p, run)
 	t.Run("generator", func(t *testing.T) {
 		if run.Generator.Saturated {

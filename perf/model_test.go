@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xagent/perfharness/internal/judge"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/scenario"
 	"github.com/xagent/perfharness/internal/shape"
-	"github.com/xagent/perfharness/internal/stats"
 )
 
 // The load models.
@@ -23,8 +23,8 @@ const (
 
 // The clocks targets can be graded on.
 const (
-	clockService  = "service"  // request sent → last byte
-	clockResponse = "response" // intended start → last byte
+	clockService  = judge.ClockService
+	clockResponse = judge.ClockResponse
 )
 
 // shortShape scales a shape for -short: a twentieth of the time, a fifth of the users.
@@ -118,14 +118,6 @@ func schedules(classes []scenario.Class) bool {
 	return false
 }
 
-// latencyMS is an entry's latency percentile on the plan's clock.
-func (m model) latencyMS(e stats.Entry, q float64) float64 {
-	if m.Clock == clockResponse {
-		return e.ResponseMS(q)
-	}
-	return e.ServiceMS(q)
-}
-
 // describeLoad is the start line's account of the load.
 func describeLoad(p plan) string {
 	switch {
@@ -136,6 +128,9 @@ func describeLoad(p plan) string {
 	case p.Model.Shape != nil:
 		return "user shape " + p.Model.ShapeDesc
 	}
+	if p.Segment.Count > 1 {
+		return fmt.Sprintf("segment %s: %d of %d users at %v/s for %v", p.Segment, p.Segment.Share(p.Users), p.Users, p.Segment.Rate(p.SpawnRate), p.Duration)
+	}
 	return fmt.Sprintf("%d users at %v/s for %v", p.Users, p.SpawnRate, p.Duration)
 }
 
@@ -145,7 +140,7 @@ func judgeGenerator(p plan, sum runner.Summary, lag *saturation.Lag, rt saturati
 	in := saturation.Input{Lag: lag.Snapshot(), Runtime: rt, Iterations: sum.Iterations, Dropped: sum.Dropped}
 	v := saturation.Judge(in, p.Model.Thresholds)
 	g := runfile.Generator{
-		Model: p.Model.Kind, Rate: p.Model.Rate, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.ShapeDesc,
+		Model: p.Model.Kind, Rate: p.Segment.Rate(p.Model.Rate), MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.ShapeDesc,
 		Clock: p.Model.Clock, Arrivals: sum.Arrivals, Iterations: sum.Iterations, Dropped: sum.Dropped,
 		Lag: in.Lag, Runtime: rt, Saturated: v.Saturated, Reasons: v.Reasons, Notes: v.Notes,
 	}

@@ -162,6 +162,10 @@ func TestCLIRefusesBadReportFlagsBeforeTheRun(t *testing.T) {
 		{"unknown clock", []string{"-clock", "wall"}, []string{`-clock "wall": want auto, service or response`}},
 		{"missing shape", []string{"-shape", filepath.Join(dir, "nope.json")}, []string{"-shape:", "nope.json"}},
 		{"broken shape", []string{"-shape", broken}, []string{"-shape:", "broken.json"}},
+		{"bad segment", []string{"-segment", "3/2"}, []string{"-segment: segment \"3/2\": want 1 <= i <= n"}},
+		{"segment without a common seed", []string{"-segment", "1/2"}, []string{"give -seed N (the same in every segment) or -start-at"}},
+		{"bad start time", []string{"-start-at", "tomorrow"}, []string{`-start-at "tomorrow": want an RFC 3339 time`}},
+		{"start far ahead", []string{"-start-at", "2099-01-01T00:00:00Z"}, []string{"more than an hour; check the date"}},
 		// What go test passes on from `go test ./perf -json out/run.json`: its -json eats the flag.
 		{"stray argument", []string{"out/run.json", "-csv-full-history"}, []string{`unexpected argument "out/run.json"`, "-json-file FILE"}},
 	}

@@ -104,10 +104,10 @@ func newRun(p plan, host string, sum runner.Summary, snap stats.Snapshot) runfil
 	}
 	return runfile.Run{
 		Meta: runfile.Meta{
-			Scenario: p.Name, Host: host, Fake: p.Host == "", Users: p.Users, SpawnRate: p.SpawnRate,
+			Scenario: p.Name, Host: host, Fake: p.Host == "", Users: p.Segment.Share(p.Users), SpawnRate: p.Segment.Rate(p.SpawnRate),
 			Duration: p.Duration, Start: snap.Start, End: snap.End, Classes: names, Seed: p.Seed,
 			Stopped: string(sum.Reason), Harness: runfile.HarnessVersion, GoVersion: runtime.Version(),
-			EntryHistory: p.Outputs.EntryHistory,
+			EntryHistory: p.Outputs.EntryHistory, Segment: p.Segment.String(), Gate: p.Gate.Metrics, MinGrade: p.Gate.MinGrade.String(),
 		},
 		Stats: snap,
 	}

@@ -199,6 +199,10 @@ type wireMeta struct {
 	Harness      string   `json:"harness"`
 	GoVersion    string   `json:"go_version"`
 	EntryHistory bool     `json:"entry_history"`
+	Segment      string   `json:"segment"`
+	StartLateS   seconds  `json:"start_late_s"`
+	Gate         []string `json:"gate"`
+	MinGrade     string   `json:"min_grade"`
 }
 
 type wireStats struct {
@@ -486,6 +490,10 @@ func toWire(run Run) (*wireRun, error) {
 			Harness:      m.Harness,
 			GoVersion:    m.GoVersion,
 			EntryHistory: m.EntryHistory,
+			Segment:      m.Segment,
+			StartLateS:   seconds(m.StartLate),
+			Gate:         strList(m.Gate),
+			MinGrade:     m.MinGrade,
 		},
 		Checks:    make([]wireCheck, len(run.Checks)),
 		Alerts:    make([]wireAlert, len(run.Alerts)),
@@ -948,12 +956,12 @@ func (d *decoder) meta(w *wireMeta) (Meta, error) {
 		Scenario: w.Scenario, Host: w.Host, Fake: w.Fake, Users: w.Users,
 		SpawnRate: float64(w.SpawnRate), Duration: time.Duration(w.DurationS),
 		Seed: w.Seed, Stopped: w.Stopped, Harness: w.Harness, GoVersion: w.GoVersion,
-		EntryHistory: w.EntryHistory,
+		EntryHistory: w.EntryHistory, Segment: w.Segment, StartLate: time.Duration(w.StartLateS), MinGrade: w.MinGrade,
 	}
 	err := firstErr(
 		name("scenario", w.Scenario), name("host", w.Host),
 		nonNeg("users", int64(w.Users)),
-		message("stopped", w.Stopped), name("harness", w.Harness), name("go_version", w.GoVersion),
+		message("stopped", w.Stopped), name("harness", w.Harness), name("go_version", w.GoVersion), name("segment", w.Segment), name("min_grade", w.MinGrade),
 	)
 	if err != nil {
 		return Meta{}, err
@@ -970,6 +978,9 @@ func (d *decoder) meta(w *wireMeta) (Meta, error) {
 	}
 	if m.Classes, err = strs(w.Classes, limits.nameBytes); err != nil {
 		return Meta{}, at("classes", err)
+	}
+	if m.Gate, err = strs(w.Gate, limits.nameBytes); err != nil {
+		return Meta{}, at("gate", err)
 	}
 	return m, nil
 }

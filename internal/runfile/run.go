@@ -70,6 +70,15 @@ type Meta struct {
 	GoVersion string
 	// EntryHistory says whether each entry kept a time series (-csv-full-history).
 	EntryHistory bool
+	// Segment is this process's share of a distributed run ("2/4"), or the
+	// segments a merged run covers ("1-4/4"); empty for a whole run.
+	Segment string
+	// StartLate is how late the process began after -start-at.
+	StartLate time.Duration
+	// Gate and MinGrade are the gated metrics and the lowest passing grade, so
+	// that a merge of segments grades the merged run as the test did.
+	Gate     []string
+	MinGrade string
 }
 
 // Verdict is whether the run passed, and why not.
