@@ -1248,14 +1248,7 @@ func failure(w *wireFailure) (stats.Failure, error) {
 }
 
 func (d *decoder) checks(ws []wireCheck) ([]verdict.Check, error) {
-	if len(ws) > limits.checks {
-		return nil, problemf("", "%d checks, more than the limit of %d", len(ws), limits.checks)
-	}
-	if len(ws) == 0 {
-		return nil, nil
-	}
-	out := make([]verdict.Check, len(ws))
-	for i, w := range ws {
+	return decodeList(ws, limits.checks, "checks", func(w wireCheck) (verdict.Check, error) {
 		c := verdict.Check{
 			Endpoint: w.Endpoint, Metric: w.Metric, Value: float64(w.Value),
 			Bounds: verdict.Bounds{Target: float64(w.Bounds.Target), Acceptable: float64(w.Bounds.Acceptable), Poor: float64(w.Bounds.Poor)},
@@ -1267,29 +1260,35 @@ func (d *decoder) checks(ws []wireCheck) ([]verdict.Check, error) {
 				err = problemf("grade", "%q is not a grade: want \"Target\", \"Acceptable\", \"Needs investigation\", \"Poor\" or null", clip(*w.Grade, 64))
 			}
 		}
+		return c, err
+	})
+}
+
+// decodeList decodes at most limit items of a list with one, naming the index
+// of the item at fault; an empty list decodes to nil.
+func decodeList[W, T any](ws []W, limit int, what string, one func(W) (T, error)) ([]T, error) {
+	if len(ws) > limit {
+		return nil, problemf("", "%d %s, more than the limit of %d", len(ws), what, limit)
+	}
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	out := make([]T, len(ws))
+	for i, w := range ws {
+		v, err := one(w)
 		if err != nil {
 			return nil, at(fmt.Sprintf("[%d]", i), err)
 		}
-		out[i] = c
+		out[i] = v
 	}
 	return out, nil
 }
 
 func (d *decoder) alerts(ws []wireAlert) ([]verdict.AlertResult, error) {
-	if len(ws) > limits.alerts {
-		return nil, problemf("", "%d alerts, more than the limit of %d", len(ws), limits.alerts)
-	}
-	if len(ws) == 0 {
-		return nil, nil
-	}
-	out := make([]verdict.AlertResult, len(ws))
-	for i, w := range ws {
-		if err := firstErr(name("name", w.Name), message("message", w.Message)); err != nil {
-			return nil, at(fmt.Sprintf("[%d]", i), err)
-		}
-		out[i] = verdict.AlertResult{Name: w.Name, Value: float64(w.Value), Limit: float64(w.Limit), Fired: w.Fired, Message: w.Message}
-	}
-	return out, nil
+	return decodeList(ws, limits.alerts, "alerts", func(w wireAlert) (verdict.AlertResult, error) {
+		a := verdict.AlertResult{Name: w.Name, Value: float64(w.Value), Limit: float64(w.Limit), Fired: w.Fired, Message: w.Message}
+		return a, firstErr(name("name", w.Name), message("message", w.Message))
+	})
 }
 
 func (d *decoder) baseline(w *wireBaseline) (compare.Result, error) {

@@ -1,7 +1,6 @@
 package runfile
 
 import (
-	"fmt"
 	"math"
 	"time"
 
@@ -103,11 +102,6 @@ func serverFromWire(w *wireServer) (*Server, error) {
 	if w == nil {
 		return nil, nil
 	}
-	for what, n := range map[string]int{"transitions": len(w.Transitions), "periods": len(w.Periods), "endpoints": len(w.Endpoints), "rows": len(w.Rows)} {
-		if n > maxServerItems {
-			return nil, problemf(what, "%d items, more than the limit of %d", n, maxServerItems)
-		}
-	}
 	if w.HealthEveryS < -seconds(24*time.Hour) || w.MetricsEveryS < -seconds(24*time.Hour) {
 		return nil, problemf("", "poll periods out of range")
 	}
@@ -121,68 +115,72 @@ func serverFromWire(w *wireServer) (*Server, error) {
 	if r.Notes, err = strs(w.Notes, limits.messageBytes); err != nil {
 		return nil, at("notes", err)
 	}
-	for i, t := range w.Transitions {
-		tr := monitor.Transition{Probe: t.Probe, Status: t.Status, HTTPStatus: t.HTTPStatus, Message: t.Message}
-		err := firstErr(name("probe", t.Probe), name("status", t.Status), message("message", t.Message))
-		if err == nil {
-			tr.Time, err = parseTime("time", t.Time)
-		}
-		if err == nil {
-			tr.Failing, err = strs(t.Failing, limits.nameBytes)
-		}
-		if err != nil {
-			return nil, at(fmt.Sprintf("transitions[%d]", i), err)
-		}
-		r.Transitions = append(r.Transitions, tr)
+	if r.Transitions, err = decodeList(w.Transitions, maxServerItems, "transitions", transitionFromWire); err != nil {
+		return nil, at("transitions", err)
 	}
-	for i, p := range w.Periods {
-		pd := monitor.Period{Probe: p.Probe, Status: p.Status}
-		err := firstErr(name("probe", p.Probe), name("status", p.Status))
-		if err == nil {
-			pd.From, err = parseTime("from", p.From)
-		}
-		if err == nil {
-			pd.To, err = parseTime("to", p.To)
-		}
-		if err == nil && pd.To.Before(pd.From) {
-			err = problemf("to", "before from")
-		}
-		if err != nil {
-			return nil, at(fmt.Sprintf("periods[%d]", i), err)
-		}
-		r.Periods = append(r.Periods, pd)
+	if r.Periods, err = decodeList(w.Periods, maxServerItems, "periods", periodFromWire); err != nil {
+		return nil, at("periods", err)
 	}
-	for i, e := range w.Endpoints {
-		ep := monitor.Endpoint{Method: e.Method, Route: e.Route, Requests: float64(e.Requests), P50: e.P50, P95: e.P95, P99: e.P99, Polls: float64(e.Polls)}
-		err := firstErr(name("method", e.Method), name("route", e.Route), count("requests", ep.Requests), count("polls", ep.Polls))
-		if err == nil && len(e.Statuses) > 1000 {
-			err = problemf("statuses", "%d statuses, more than 1000", len(e.Statuses))
-		}
-		if err == nil && len(e.Statuses) > 0 {
-			ep.Statuses = make(map[string]float64, len(e.Statuses))
-			for k, v := range e.Statuses {
-				if err = firstErr(name("statuses key", k), count("statuses["+clip(k, 16)+"]", float64(v))); err != nil {
-					break
-				}
-				ep.Statuses[k] = float64(v)
-			}
-		}
-		if err != nil {
-			return nil, at(fmt.Sprintf("endpoints[%d]", i), err)
-		}
-		r.Endpoints = append(r.Endpoints, ep)
+	if r.Endpoints, err = decodeList(w.Endpoints, maxServerItems, "endpoints", serverEndpointFromWire); err != nil {
+		return nil, at("endpoints", err)
 	}
-	for i, w := range w.Rows {
-		row := monitor.Row{Method: w.Method, Route: w.Route, ClientName: w.ClientName, ServerRequests: float64(w.ServerRequests),
-			ClientRequests: w.ClientRequests, ServerP50: w.ServerP50, ServerP95: w.ServerP95, ServerP99: w.ServerP99,
-			ClientP50MS: float64(w.ClientP50MS), ClientP95MS: float64(w.ClientP95MS), ClientP99MS: float64(w.ClientP99MS)}
-		if err := firstErr(name("method", w.Method), name("route", w.Route), message("client_name", w.ClientName),
-			count("server_requests", row.ServerRequests), nonNeg("client_requests", w.ClientRequests)); err != nil {
-			return nil, at(fmt.Sprintf("rows[%d]", i), err)
-		}
-		s.Rows = append(s.Rows, row)
+	if s.Rows, err = decodeList(w.Rows, maxServerItems, "rows", serverRowFromWire); err != nil {
+		return nil, at("rows", err)
 	}
 	return s, nil
+}
+
+func transitionFromWire(t wireTransition) (monitor.Transition, error) {
+	tr := monitor.Transition{Probe: t.Probe, Status: t.Status, HTTPStatus: t.HTTPStatus, Message: t.Message}
+	err := firstErr(name("probe", t.Probe), name("status", t.Status), message("message", t.Message))
+	if err == nil {
+		tr.Time, err = parseTime("time", t.Time)
+	}
+	if err == nil {
+		tr.Failing, err = strs(t.Failing, limits.nameBytes)
+	}
+	return tr, err
+}
+
+func periodFromWire(p wirePeriod) (monitor.Period, error) {
+	pd := monitor.Period{Probe: p.Probe, Status: p.Status}
+	err := firstErr(name("probe", p.Probe), name("status", p.Status))
+	if err == nil {
+		pd.From, err = parseTime("from", p.From)
+	}
+	if err == nil {
+		pd.To, err = parseTime("to", p.To)
+	}
+	if err == nil && pd.To.Before(pd.From) {
+		err = problemf("to", "before from")
+	}
+	return pd, err
+}
+
+func serverEndpointFromWire(e wireServerEP) (monitor.Endpoint, error) {
+	ep := monitor.Endpoint{Method: e.Method, Route: e.Route, Requests: float64(e.Requests), P50: e.P50, P95: e.P95, P99: e.P99, Polls: float64(e.Polls)}
+	err := firstErr(name("method", e.Method), name("route", e.Route), count("requests", ep.Requests), count("polls", ep.Polls))
+	if err == nil && len(e.Statuses) > 1000 {
+		err = problemf("statuses", "%d statuses, more than 1000", len(e.Statuses))
+	}
+	if err == nil && len(e.Statuses) > 0 {
+		ep.Statuses = make(map[string]float64, len(e.Statuses))
+		for k, v := range e.Statuses {
+			if err = firstErr(name("statuses key", k), count("statuses["+clip(k, 16)+"]", float64(v))); err != nil {
+				break
+			}
+			ep.Statuses[k] = float64(v)
+		}
+	}
+	return ep, err
+}
+
+func serverRowFromWire(w wireServerRow) (monitor.Row, error) {
+	row := monitor.Row{Method: w.Method, Route: w.Route, ClientName: w.ClientName, ServerRequests: float64(w.ServerRequests),
+		ClientRequests: w.ClientRequests, ServerP50: w.ServerP50, ServerP95: w.ServerP95, ServerP99: w.ServerP99,
+		ClientP50MS: float64(w.ClientP50MS), ClientP95MS: float64(w.ClientP95MS), ClientP99MS: float64(w.ClientP99MS)}
+	return row, firstErr(name("method", w.Method), name("route", w.Route), message("client_name", w.ClientName),
+		count("server_requests", row.ServerRequests), nonNeg("client_requests", w.ClientRequests))
 }
 
 // count checks a float count: finite and not negative.

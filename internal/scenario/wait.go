@@ -159,7 +159,7 @@ func ParseWait(s string) (Wait, error) {
 
 func parseSeconds(a string) (time.Duration, error) {
 	if f, err := strconv.ParseFloat(a, 64); err == nil {
-		if f < 0 || f > 86400 {
+		if !(f >= 0 && f <= 86400) { // NaN too
 			return 0, fmt.Errorf("%q: seconds out of range", a)
 		}
 		return time.Duration(f * float64(time.Second)), nil
@@ -179,7 +179,7 @@ func ParseTimespan(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("empty duration (e.g. 60s, 5m, 1h30m)")
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 || f > 1e7 {
+		if !(f >= 0 && f <= 1e7) { // NaN too: time.Duration(NaN) is negative on amd64
 			return 0, fmt.Errorf("duration %q: out of range", s)
 		}
 		return time.Duration(f * float64(time.Second)), nil
