@@ -648,6 +648,9 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "negative content", edit: setTo("stats.entries.1.content_bytes", -5), want: []string{"run file: stats.entries[1].content_bytes: -5 is negative"}},
 		{name: "failures over requests", edit: setTo("stats.entries.0.failures", 3), want: []string{"run file: stats.entries[0].failures: 3 failures but 2 requests"}},
 		{name: "min over max", edit: setTo("stats.entries.0.min_us", 9_000_000), want: []string{"run file: stats.entries[0].min_us: 9000000 is above max_us 15000"}},
+		{name: "negative server count", edit: setTo("server.endpoints.0.requests", -3), want: []string{"run file: server.endpoints[0].requests: -3 is not a count"}},
+		{name: "period ends before it starts", edit: setTo("server.periods.0.to", "2000-01-01T00:00:00Z"), want: []string{"run file: server.periods[0].to: before from"}},
+		{name: "negative dropped", edit: setTo("generator.dropped", -1), want: []string{"run file: generator.dropped: -1 is negative"}},
 		{name: "too many entries", limit: func(l *decodeLimits) { l.entries = 2 }, raw: goldenJSON(), want: []string{"run file: stats.entries: 3 entries, more than the limit of 2"}},
 		{name: "duplicate entry", edit: func(t *testing.T, d map[string]any) {
 			set(t, d, "stats.entries.1.method", "POST")
