@@ -344,7 +344,12 @@ func FailureKind(failure string) string {
 	if !ok {
 		return ""
 	}
-	return kind
+	switch kind {
+	case FailResponseTooLarge, FailCancelled, FailRefused, FailReset, FailDisconnected,
+		FailNameResolution, FailSSL, FailTimeout, FailRequest, FailInvalidRequest:
+		return kind
+	}
+	return "" // a Check's text such as "Login failed: …"
 }
 
 // StatusFailure is the failure text of an unaccepted status, as Locust's suite words it.

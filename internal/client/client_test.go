@@ -238,5 +238,6 @@ func TestFailureKind(t *testing.T) {
 	assert.Equal(t, FailTimeout, FailureKind("Timeout: no complete response within the request timeout"))
 	assert.Equal(t, FailRefused, FailureKind(ErrorName(syscall.ECONNREFUSED)))
 	assert.Equal(t, "", FailureKind(StatusFailure(503)), "a status failure has no transport kind")
+	assert.Equal(t, "", FailureKind("Login failed: response is not JSON (9 bytes)"), "a check's failure has no transport kind")
 	assert.Equal(t, "Got status code 429", StatusFailure(429))
 }
