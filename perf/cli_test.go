@@ -159,8 +159,11 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	// Tasks are short; the run ends well within the grace period.
-	if stopped > 15*time.Second {
+	// Tasks against the fake are short: the process ends (results printed,
+	// reports written) within about a second of SIGINT; 5 s allows for a
+	// loaded CI machine.
+	t.Logf("SIGINT to exit: %v", stopped)
+	if stopped > 5*time.Second {
 		t.Errorf("stopping took %v", stopped)
 	}
 	// The reports of an interrupted run are written, and say it was interrupted.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Vendors uPlot (https://github.com/leeoniya/uPlot, MIT) into internal/report/assets/
-# for the self-contained HTML report: the minified IIFE build, its stylesheet,
-# the licence, and a VERSION file. Needs npm and tar.
+# for the self-contained HTML report and into internal/web/assets/ for the live
+# web UI: the minified IIFE build, its stylesheet, the licence, and a VERSION
+# file. Needs npm and tar. After it, regenerate the web UI's precompressed
+# copies: go generate ./internal/web (go run ./scripts/assets).
 #
 #   scripts/vendor-uplot.sh            # the pinned version
 #   scripts/vendor-uplot.sh 1.6.32     # another version
@@ -9,7 +11,7 @@ set -euo pipefail
 
 version="${1:-1.6.32}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dest="$root/internal/report/assets"
+dests=("$root/internal/report/assets" "$root/internal/web/assets")
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -22,7 +24,9 @@ if [[ ! -f "${tarball[0]}" ]]; then
 fi
 tar -xzf "${tarball[0]}" -C "$tmp" package/dist/uPlot.iife.min.js package/dist/uPlot.min.css package/LICENSE
 
-mkdir -p "$dest"
-cp "$tmp/package/dist/uPlot.iife.min.js" "$tmp/package/dist/uPlot.min.css" "$tmp/package/LICENSE" "$dest/"
-printf '%s\n' "$version" >"$dest/VERSION"
-echo "vendored uPlot $version into ${dest#"$root"/}"
+for dest in "${dests[@]}"; do
+	mkdir -p "$dest"
+	cp "$tmp/package/dist/uPlot.iife.min.js" "$tmp/package/dist/uPlot.min.css" "$tmp/package/LICENSE" "$dest/"
+	printf '%s\n' "$version" >"$dest/VERSION"
+	echo "vendored uPlot $version into ${dest#"$root"/}"
+done
