@@ -2,14 +2,22 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet fmt-check browser light fake bench
+.PHONY: test vet fmt-check assets-check assets browser light fake bench
 
 ## test: vet, gofmt check, one quick pass of the endpoint benchmarks (so that
 ## they keep working), and the race-enabled short test suite. The browser
 ## tests must run here, not skip: make installs Chromium when it is missing.
-test: vet fmt-check browser
+test: vet fmt-check assets-check browser
 	$(GO) test -run '^$$' -bench BenchmarkEndpoint -benchtime 20x -count=1 ./perf
 	PERF_REQUIRE_BROWSER=1 $(GO) test -race -short -count=1 $(PKGS)
+
+## assets: regenerate the web UI's precompressed .br/.gz files after editing internal/web/assets.
+assets:
+	$(GO) generate ./internal/web
+
+## assets-check: fail when a precompressed web asset is stale (browsers are served those).
+assets-check:
+	$(GO) run ./scripts/assets -check
 
 ## browser: Debian's Chromium for the HTML report's browser test, when missing.
 browser:

@@ -244,6 +244,17 @@ func runLoad(t *testing.T, sc loadScenario) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ui *webRun
+	if *flagWeb != "" {
+		ui = serveWeb(t, false, "")
+	}
+	execute(t, p, ui)
+}
+
+// execute runs a resolved plan: the load, the grading and the reports; ui,
+// when not nil, is the web UI watching and steering it.
+func execute(t *testing.T, p plan, ui *webRun) {
+	defer ui.end()
 	if err := checkTimeout(t, p); err != nil {
 		t.Fatal(err)
 	}
@@ -272,10 +283,24 @@ func runLoad(t *testing.T, sc loadScenario) {
 	for i, c := range p.Classes {
 		classNames[i] = c.Name
 	}
-	stop := interrupt(t) // installed before the start line, which tells a watcher it may interrupt
+	stop := ui.begin(p, host, rec, interrupt(t)) // installed before the start line, which tells a watcher it may interrupt
 	fmt.Printf("%s: %s against %s; classes %s; seed %d\n",
 		p.Name, describeLoad(p), host, strings.Join(classNames, ", "), p.Seed)
 
+	lag := saturation.NewLag()
+	duration := p.Duration
+	if p.Model.ShapeDesc != "" && !flagDuration.set {
+		duration = 0 // the shape ends the run
+	}
+	r, err := runner.New(runner.Config{
+		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: duration, Grace: p.Grace,
+		Seed: p.Seed, Client: cl, Recorder: rec, Stop: stop,
+		Arrivals: p.Model.Arrivals, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.Shape, Lag: lag, Segment: p.Segment,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui.attach(r)
 	late, ok := waitStart(p, stop)
 	if !ok {
 		t.Fatalf("%s: interrupted while waiting for -start-at %s", p.Name, p.StartAt.Format(time.RFC3339))
@@ -284,17 +309,8 @@ func runLoad(t *testing.T, sc loadScenario) {
 	stopProgress := progress(rec, p)
 	stopHistory := streamHistory(t, p.Outputs.Files, rec)
 	stopWatching := watch(ctx, host)
-	lag := saturation.NewLag()
 	sampler := saturation.StartSampler()
-	duration := p.Duration
-	if p.Model.ShapeDesc != "" && !flagDuration.set {
-		duration = 0 // the shape ends the run
-	}
-	sum, err := runner.Run(ctx, runner.Config{
-		Classes: p.Classes, Users: p.Users, SpawnRate: p.SpawnRate, Duration: duration, Grace: p.Grace,
-		Seed: p.Seed, Client: cl, Recorder: rec, Stop: stop,
-		Arrivals: p.Model.Arrivals, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.Shape, Lag: lag, Segment: p.Segment,
-	})
+	sum, err := r.Run(ctx)
 	rt := sampler.Stop()
 	stopProgress()
 	stopHistory()
@@ -310,6 +326,7 @@ func runLoad(t *testing.T, sc loadScenario) {
 	run.Generator = judgeGenerator(p, sum, lag, rt)
 	run.Server = stopWatching(snap)
 	evaluate(t, p, sum, &run)
+	ui.finish(run)
 	writeReports(t, p.Outputs.Files, run)
 }
 

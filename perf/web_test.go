@@ -1,0 +1,288 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xagent/perfharness/internal/judge"
+	"github.com/xagent/perfharness/internal/runfile"
+	"github.com/xagent/perfharness/internal/runner"
+	"github.com/xagent/perfharness/internal/stats"
+	"github.com/xagent/perfharness/internal/web"
+	"github.com/xagent/perfharness/internal/xagent"
+)
+
+// webRun is what the web UI controls: the swarm of a TestLoad* run, or the
+// swarms TestLoadWeb starts from the page. It implements web.Controller.
+type webRun struct {
+	idle    bool
+	defHost string         // idle mode: the host a swarm targets unless the page names another
+	start   chan web.Swarm // idle mode: swarms asked for
+	quit    chan struct{}  // idle mode: closed by Quit
+	quitO   sync.Once
+
+	mu      sync.Mutex
+	state   string
+	p       plan
+	host    string
+	started time.Time
+	rec     *stats.Recorder
+	r       *runner.Runner
+	target  int
+	rate    float64
+	stop    chan struct{}
+	stopO   *sync.Once
+	last    *runfile.Run
+	errMsg  string
+}
+
+// serveWeb serves the web UI on -web until the test ends.
+func serveWeb(t *testing.T, idle bool, defHost string) *webRun {
+	t.Helper()
+	w := &webRun{idle: idle, defHost: defHost, state: "idle", start: make(chan web.Swarm), quit: make(chan struct{})}
+	ln, url, err := web.Listen(*flagWeb)
+	if err != nil {
+		t.Fatalf("-web %s: %v", *flagWeb, err)
+	}
+	srv := &http.Server{Handler: web.New(w), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		// Let an answer in flight (the page's Quit) reach the page.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			_ = srv.Close()
+		}
+	})
+	fmt.Printf("web UI: %s\n", url)
+	return w
+}
+
+// begin attaches a run about to start and returns its stop channel: closed by
+// the page's Stop or by SIGINT (the other channel).
+func (w *webRun) begin(p plan, host string, rec *stats.Recorder, interrupt <-chan struct{}) <-chan struct{} {
+	if w == nil {
+		return interrupt
+	}
+	stop := make(chan struct{})
+	once := &sync.Once{}
+	go func() {
+		select {
+		case <-interrupt:
+			once.Do(func() { close(stop) })
+		case <-stop:
+		}
+	}()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.state, w.p, w.host, w.rec, w.r, w.started = "spawning", p, host, rec, nil, time.Now()
+	w.target, w.rate, w.stop, w.stopO, w.errMsg = p.Segment.Share(p.Users), p.SpawnRate, stop, once, ""
+	return stop
+}
+
+// attach gives the UI the runner, for Scale.
+func (w *webRun) attach(r *runner.Runner) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	w.r, w.state = r, "running"
+	w.mu.Unlock()
+}
+
+// finish keeps the graded run for the page and the downloads.
+func (w *webRun) finish(run runfile.Run) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	w.state, w.rec, w.r, w.last = "stopped", nil, nil, &run
+	w.mu.Unlock()
+}
+
+// end marks a run that ended without finish (a fatal error) as stopped.
+func (w *webRun) end() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	if w.rec != nil {
+		w.state, w.rec, w.r = "stopped", nil, nil
+	}
+	w.mu.Unlock()
+}
+
+// fail records why a swarm could not start.
+func (w *webRun) fail(err error) {
+	w.mu.Lock()
+	w.errMsg, w.state = err.Error(), "stopped"
+	w.mu.Unlock()
+}
+
+// Status implements web.Controller.
+func (w *webRun) Status() web.Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := web.Status{State: w.state, Scenario: w.p.Name, Host: w.host, TargetUsers: w.target, SpawnRate: w.rate, Idle: w.idle, Error: w.errMsg}
+	if s.Host == "" {
+		s.Host = w.defHost
+	}
+	if s.SpawnRate == 0 {
+		s.SpawnRate = 1
+	}
+	if w.r != nil {
+		s.Users = w.r.Users()
+		if s.Users >= w.target {
+			s.State = "running"
+		}
+	}
+	if w.idle {
+		for _, c := range xagent.Classes() {
+			s.Classes = append(s.Classes, c.Name)
+		}
+	}
+	return s
+}
+
+// Run implements web.Controller: the running swarm graded as it stands, or the last.
+func (w *webRun) Run() (runfile.Run, bool) {
+	w.mu.Lock()
+	rec, p, host, started, last := w.rec, w.p, w.host, w.started, w.last
+	w.mu.Unlock()
+	if rec == nil {
+		if last == nil {
+			return runfile.Run{}, false
+		}
+		return *last, true
+	}
+	snap := rec.Snapshot()
+	now := time.Now()
+	if snap.Start.Before(started) {
+		snap.Start = started
+	}
+	snap.End = now
+	run := newRun(p, host, runner.Summary{Started: snap.Start, Stopped: now, Reason: "running"}, snap)
+	run.Generator = runfile.Generator{Model: p.Model.Kind, Clock: p.Model.Clock, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.ShapeDesc}
+	judge.Grade(&run, p.Table, p.Gate)
+	run.Verdict.Pass = len(run.Verdict.Reasons) == 0
+	return run, true
+}
+
+var errNoRun = errors.New("no swarm is running")
+
+// Stop implements web.Controller.
+func (w *webRun) Stop() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stop == nil || w.rec == nil {
+		return errNoRun
+	}
+	w.state = "stopping"
+	stop := w.stop
+	w.stopO.Do(func() { close(stop) })
+	return nil
+}
+
+// Scale implements web.Controller.
+func (w *webRun) Scale(users int, rate float64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.r == nil {
+		return errNoRun
+	}
+	if w.p.Model.Kind != modelUsers {
+		return errors.New("the open model has no users to scale: it runs at -rate")
+	}
+	if err := w.r.Scale(users, rate); err != nil {
+		return err
+	}
+	w.target, w.rate = w.p.Segment.Share(users), rate
+	return nil
+}
+
+// Reset implements web.Controller.
+func (w *webRun) Reset() error {
+	w.mu.Lock()
+	rec := w.rec
+	w.mu.Unlock()
+	if rec == nil {
+		return errNoRun
+	}
+	rec.Reset()
+	return nil
+}
+
+// Start implements web.Controller: idle mode only.
+func (w *webRun) Start(s web.Swarm) error {
+	if !w.idle {
+		return errors.New("not in idle mode: start TestLoadWeb to pick swarms from the page")
+	}
+	w.mu.Lock()
+	busy := w.rec != nil
+	w.mu.Unlock()
+	if busy {
+		return errors.New("a swarm is running: stop it first")
+	}
+	select {
+	case w.start <- s:
+		return nil
+	case <-w.quit:
+		return errors.New("the test is quitting")
+	case <-time.After(5 * time.Second):
+		return errors.New("the test did not take the swarm")
+	}
+}
+
+// Quit implements web.Controller: idle mode only; a running swarm is stopped.
+func (w *webRun) Quit() error {
+	if !w.idle {
+		return errors.New("not in idle mode: stop the run instead")
+	}
+	_ = w.Stop()
+	w.quitO.Do(func() { close(w.quit) })
+	return nil
+}
+
+// TestLoadWeb is the web UI's idle mode: it starts no load until the page asks
+// for a swarm (host, users, spawn rate, classes, duration), runs each swarm
+// as a subtest graded like any run, and ends when the page quits.
+//
+//	go test ./perf -run TestLoadWeb -web 127.0.0.1:8089 -timeout 0
+func TestLoadWeb(t *testing.T) {
+	if *flagWeb == "" {
+		t.Skip("TestLoadWeb is the web UI's idle mode: go test ./perf -run TestLoadWeb -web 127.0.0.1:8089 -timeout 0")
+	}
+	// Without -host, every swarm targets one embedded fake, started now, whose
+	// address the page offers.
+	host := *flagHost
+	if host == "" {
+		host = startFake(t)
+	}
+	w := serveWeb(t, true, host)
+	for n := 1; ; n++ {
+		select {
+		case s := <-w.start:
+			t.Run(fmt.Sprintf("swarm%d", n), func(t *testing.T) {
+				sc := loadScenario{Users: s.Users, SpawnRate: s.SpawnRate, Duration: s.Duration, Classes: s.Classes}
+				p, err := resolve(t.Name(), sc)
+				if err == nil && s.Host != "" {
+					p.Host = s.Host
+				}
+				if err != nil {
+					w.fail(err)
+					t.Fatal(err)
+				}
+				execute(t, p, w)
+			})
+		case <-w.quit:
+			return
+		case <-t.Context().Done():
+			return
+		}
+	}
+}
