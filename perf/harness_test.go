@@ -40,6 +40,8 @@ type loadScenario struct {
 	Gate []string
 	// Shape is the default load shape file (TestLoadShape); empty runs Users.
 	Shape string
+	// Max runs the max-throughput class on -path instead of X-Agent's classes (TestLoadMax).
+	Max bool
 	// Short is the scaled-down version run with -short.
 	Short struct {
 		Users     int
@@ -86,15 +88,26 @@ func resolve(name string, sc loadScenario) (plan, error) {
 	}
 	p.Duration = flagDuration.orDefault(p.Duration)
 	p.Grace = flagGrace.orDefault(10 * time.Second)
-	names := sc.Classes
-	if *flagClasses != "" {
-		names = scenario.ParseNames(*flagClasses)
+	if sc.Max {
+		if *flagClasses != "" {
+			return plan{}, fmt.Errorf("-classes: %s runs one path with no wait (-path), not X-Agent's classes", name)
+		}
+		c, err := scenario.MaxClass(*flagPath)
+		if err != nil {
+			return plan{}, fmt.Errorf("-path: %w", err)
+		}
+		p.Classes = []scenario.Class{c}
+	} else {
+		names := sc.Classes
+		if *flagClasses != "" {
+			names = scenario.ParseNames(*flagClasses)
+		}
+		classes, err := scenario.Select(xagent.Classes(), names)
+		if err != nil {
+			return plan{}, fmt.Errorf("-classes: %w", err)
+		}
+		p.Classes = classes
 	}
-	classes, err := scenario.Select(xagent.Classes(), names)
-	if err != nil {
-		return plan{}, fmt.Errorf("-classes: %w", err)
-	}
-	p.Classes = classes
 	p.Seed = *flagSeed
 	if p.Seed == 0 {
 		p.Seed = uint64(time.Now().UnixNano())

@@ -55,3 +55,16 @@ func TestLoadStress(t *testing.T) {
 func TestLoadShape(t *testing.T) {
 	runLoad(t, loadScenario{Shape: "../fixtures/shapes/ramp.json", SpawnRate: 1})
 }
+
+// TestLoadMax is a max-throughput run like wrk's or hey's: -users users each
+// get -path (default /status) again as soon as the answer is in, for
+// -duration (default 50 users for 10 s; -short: 20 users for 3 s). Only the
+// failure rate is gated: latency under saturation is what it measures.
+//
+//	go test ./perf -run TestLoadMax -host URL -users 50 -duration 10s -path /status
+func TestLoadMax(t *testing.T) {
+	sc := scaled(50, 1000, 10*time.Second, 20, 1000)
+	sc.Max = true
+	sc.Gate = []string{"failure_rate_pct"}
+	runLoad(t, sc)
+}
