@@ -2,10 +2,8 @@ package perf
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -164,10 +162,9 @@ func resolve(name string, sc loadScenario) (plan, error) {
 // no ../fixtures: with -targets left at its default it grades on the built-in
 // copy of the same table.
 func loadTargets() (verdict.Table, error) {
-	t, err := verdict.Load(*flagTargets)
-	if err != nil && errors.Is(err, fs.ErrNotExist) && *flagTargets == defaultTargets {
+	t, builtIn, err := verdict.LoadOrDefault(*flagTargets, defaultTargets)
+	if builtIn {
 		fmt.Printf("note: %s not found; grading on the built-in target table (the seed's values)\n", defaultTargets)
-		return verdict.Default(), nil
 	}
 	return t, err
 }

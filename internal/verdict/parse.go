@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"strconv"
@@ -18,6 +19,18 @@ func Load(path string) (Table, error) {
 		return Table{}, fmt.Errorf("load target table: %w", err)
 	}
 	return Parse(data, path)
+}
+
+// LoadOrDefault reads the table at path. When path is the shipped table's
+// (shipped) and it does not exist, as for a prebuilt binary run outside the
+// repository, it returns Default, the built-in copy of the same table, and
+// builtIn true.
+func LoadOrDefault(path, shipped string) (t Table, builtIn bool, err error) {
+	t, err = Load(path)
+	if err != nil && path == shipped && errors.Is(err, fs.ErrNotExist) {
+		return Default(), true, nil
+	}
+	return t, false, err
 }
 
 // Parse parses a target table strictly (see the package doc); source names

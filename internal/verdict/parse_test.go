@@ -200,3 +200,17 @@ func TestParseAccepts(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadOrDefaultFallsBackOnlyForTheShippedTable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	shipped := filepath.Join(dir, "targets.json")
+	tab, builtIn, err := LoadOrDefault(shipped, shipped)
+	require.NoError(t, err)
+	assert.True(t, builtIn, "the shipped table missing: the built-in copy")
+	assert.Equal(t, Default(), tab)
+
+	_, builtIn, err = LoadOrDefault(filepath.Join(dir, "mine.json"), shipped)
+	require.Error(t, err, "a table the user named must exist")
+	assert.False(t, builtIn)
+}

@@ -8,11 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xagent/perfharness/internal/client"
 )
 
 // checkPost refuses a control request that may come from another site: the
@@ -181,15 +182,13 @@ func parseStart(r *http.Request, cur Status) (Swarm, error) {
 	return s, nil
 }
 
+// checkHost checks a swarm's host as -host is checked.
 func checkHost(h string) error {
 	if h == "" {
 		return errors.New("host is required, e.g. http://127.0.0.1:8000")
 	}
-	u, err := url.Parse(h)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("host %q: want an http or https URL, e.g. http://127.0.0.1:8000", h)
-	}
-	return nil
+	_, err := client.ParseHost(h)
+	return err
 }
 
 func parseDuration(s string) (time.Duration, error) {

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -133,10 +132,9 @@ func grade(r *runfile.Run, table verdict.Table) {
 // loadTable reads the target table; the shipped default falls back to the
 // built-in copy when run outside the repository root.
 func loadTable(path string, stdout io.Writer) (verdict.Table, error) {
-	t, err := verdict.Load(path)
-	if err != nil && errors.Is(err, fs.ErrNotExist) && path == defaultTargets {
+	t, builtIn, err := verdict.LoadOrDefault(path, defaultTargets)
+	if builtIn {
 		fmt.Fprintf(stdout, "note: %s not found; grading on the built-in target table (the seed's values)\n", path)
-		return verdict.Default(), nil
 	}
 	return t, err
 }
