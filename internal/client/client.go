@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/xagent/perfharness/internal/stats"
 )
 
@@ -38,6 +40,11 @@ type Options struct {
 	MaxBody int64
 	// Compression lets the transport negotiate gzip (off: the load measures the server, not inflate).
 	Compression bool
+	// Engine is the HTTP client: "" or EngineNet (net/http, the default:
+	// HTTP/1.1 and HTTP/2, proxies from the environment) or EngineFast
+	// (fasthttp, as Locust's FastHttpUser: HTTP/1.1 only, no proxy, fewer
+	// allocations; see fast.go for what differs). ParseEngine reads a flag.
+	Engine string
 }
 
 // Normalize fills the defaults.
@@ -62,7 +69,9 @@ type Recorder interface {
 // Client is shared by all users of a run: one transport, one base URL.
 type Client struct {
 	base      *url.URL
-	transport *http.Transport
+	baseStr   string
+	transport *http.Transport      // EngineNet
+	fast      *fasthttp.HostClient // EngineFast
 	opts      Options
 	rec       Recorder
 }
@@ -74,7 +83,15 @@ func New(base string, rec Recorder, opts Options) (*Client, error) {
 		return nil, err
 	}
 	opts = opts.Normalize()
-	tr := &http.Transport{
+	if opts.Engine, err = ParseEngine(opts.Engine); err != nil {
+		return nil, err
+	}
+	c := &Client{base: u, baseStr: u.String(), opts: opts, rec: rec}
+	if opts.Engine == EngineFast {
+		c.fast = newHostClient(u, opts)
+		return c, nil
+	}
+	c.transport = &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: min(opts.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:   true,
@@ -85,7 +102,7 @@ func New(base string, rec Recorder, opts Options) (*Client, error) {
 		DisableCompression:  !opts.Compression,
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: opts.Insecure}, //nolint:gosec // the user asked for it
 	}
-	return &Client{base: u, transport: tr, opts: opts, rec: rec}, nil
+	return c, nil
 }
 
 // ParseHost validates a -host value: scheme http or https and a host name.
@@ -107,19 +124,28 @@ func ParseHost(raw string) (*url.URL, error) {
 }
 
 // Base is the base URL requests are made against.
-func (c *Client) Base() string { return c.base.String() }
+func (c *Client) Base() string { return c.baseStr }
+
+// Engine is the HTTP engine in use: EngineNet or EngineFast.
+func (c *Client) Engine() string { return c.opts.Engine }
 
 // CloseIdle closes the transport's idle connections.
-func (c *Client) CloseIdle() { c.transport.CloseIdleConnections() }
+func (c *Client) CloseIdle() {
+	if c.fast != nil {
+		c.fast.CloseIdleConnections()
+		return
+	}
+	c.transport.CloseIdleConnections()
+}
 
 // NewSession returns one user's session: its own cookie jar and headers over the shared transport.
 func (c *Client) NewSession() *Session {
 	jar, _ := cookiejar.New(nil) // never fails with nil options
-	return &Session{
-		c:      c,
-		http:   &http.Client{Transport: c.transport, Jar: jar, Timeout: c.opts.Timeout},
-		header: make(http.Header),
+	s := &Session{c: c, jar: jar, header: make(http.Header)}
+	if c.fast == nil {
+		s.http = &http.Client{Transport: c.transport, Jar: jar, Timeout: c.opts.Timeout}
 	}
+	return s
 }
 
 // Request is one named request of a task.
@@ -157,9 +183,11 @@ func (r Response) OK() bool { return r.Failure == "" }
 // Session is one user's HTTP session. It is not safe for concurrent use.
 type Session struct {
 	c      *Client
-	http   *http.Client
+	http   *http.Client // EngineNet
+	jar    *cookiejar.Jar
 	header http.Header
 	buf    []byte
+	fast   fastState // EngineFast
 }
 
 // SetHeader sets a header sent with every request of this session.
@@ -189,12 +217,16 @@ func (s *Session) Do(ctx context.Context, req Request, intended time.Time) Respo
 	if name == "" {
 		name = req.Path
 	}
-	var body io.Reader
-	if req.JSON != nil {
-		body = bytes.NewReader(req.JSON)
-	}
 	start := time.Now()
-	resp := s.do(ctx, req, body)
+	var resp result
+	if s.c.fast != nil {
+		resp = s.doFast(ctx, req)
+	} else {
+		resp = s.doNet(ctx, req)
+	}
+	if resp.Failure == "" {
+		resp.judge(req)
+	}
 	resp.Latency = time.Since(start)
 	s.c.rec.Record(stats.Result{
 		Method:   req.Method,
@@ -212,13 +244,51 @@ func (s *Session) Do(ctx context.Context, req Request, intended time.Time) Respo
 	return resp.Response
 }
 
+// result is what an engine's do reports: the transport's part of a Response
+// (Status, Body when kept, Failure and Err of a transport error) and the body
+// bytes read but not kept.
 type result struct {
 	Response
 	discarded int64
 }
 
-func (s *Session) do(ctx context.Context, req Request, body io.Reader) (out result) {
-	hreq, err := http.NewRequestWithContext(ctx, req.Method, s.c.base.String()+req.Path, body)
+// judge applies the request's Accept and Check rules to a response the
+// transport delivered whole.
+func (out *result) judge(req Request) {
+	if !accepted(out.Status, req.Accept) {
+		out.Failure = StatusFailure(out.Status)
+		return
+	}
+	if req.Check != nil {
+		if err := req.Check(out.Status, out.Body); err != nil {
+			out.Failure = err.Error()
+		}
+	}
+}
+
+// keepBody reports whether the request needs its body (Keep or Check).
+func keepBody(req Request) bool { return req.Keep || req.Check != nil }
+
+// bodyBuf is the session's body buffer, emptied, from the pool on first use.
+func (s *Session) bodyBuf() []byte {
+	if s.buf == nil {
+		s.buf = (*bufPool.Get().(*[]byte))[:0]
+	}
+	return s.buf[:0]
+}
+
+func (s *Session) fail(out *result, err error) {
+	out.Err = err
+	out.Failure = ErrorName(err)
+}
+
+// doNet is the net/http engine's part of Do.
+func (s *Session) doNet(ctx context.Context, req Request) (out result) {
+	var body io.Reader
+	if req.JSON != nil {
+		body = bytes.NewReader(req.JSON)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, s.c.baseStr+req.Path, body)
 	if err != nil {
 		out.Err = err
 		out.Failure = FailInvalidRequest + ": " + err.Error()
@@ -235,35 +305,19 @@ func (s *Session) do(ctx context.Context, req Request, body io.Reader) (out resu
 	}
 	hresp, err := s.http.Do(hreq)
 	if err != nil {
-		out.Err = err
-		out.Failure = ErrorName(err)
+		s.fail(&out, err)
 		return out
 	}
 	defer hresp.Body.Close()
 	out.Status = hresp.StatusCode
-	keep := req.Keep || req.Check != nil
-	if keep {
-		if s.buf == nil {
-			s.buf = (*bufPool.Get().(*[]byte))[:0]
-		}
-		s.buf, err = readBounded(s.buf[:0], hresp.Body, s.c.opts.MaxBody)
+	if keepBody(req) {
+		s.buf, err = readBounded(s.bodyBuf(), hresp.Body, s.c.opts.MaxBody)
 		out.Body = s.buf
 	} else {
 		out.discarded, err = discard(hresp.Body, s.c.opts.MaxBody)
 	}
 	if err != nil {
-		out.Err = err
-		out.Failure = ErrorName(err)
-		return out
-	}
-	if !accepted(out.Status, req.Accept) {
-		out.Failure = StatusFailure(out.Status)
-		return out
-	}
-	if req.Check != nil {
-		if err := req.Check(out.Status, out.Body); err != nil {
-			out.Failure = err.Error()
-		}
+		s.fail(&out, err)
 	}
 	return out
 }
@@ -335,6 +389,9 @@ const (
 	FailTimeout          = "Timeout"
 	FailRequest          = "RequestError"
 	FailInvalidRequest   = "InvalidRequest"
+	// FailPoolExhausted: the fast engine had no free connection (its cap is
+	// max(Options.MaxIdlePerHost, 512)).
+	FailPoolExhausted = "PoolExhausted"
 )
 
 // FailureKind is the name a failure text starts with (one of the Fail*
@@ -346,7 +403,7 @@ func FailureKind(failure string) string {
 	}
 	switch kind {
 	case FailResponseTooLarge, FailCancelled, FailRefused, FailReset, FailDisconnected,
-		FailNameResolution, FailSSL, FailTimeout, FailRequest, FailInvalidRequest:
+		FailNameResolution, FailSSL, FailTimeout, FailRequest, FailInvalidRequest, FailPoolExhausted:
 		return kind
 	}
 	return "" // a Check's text such as "Login failed: …"
@@ -359,6 +416,9 @@ func StatusFailure(status int) string { return "Got status code " + strconv.Itoa
 // Locust's (ConnectionRefusedError, Timeout, …) followed by the detail that
 // helps, never by a URL's query or a header.
 func ErrorName(err error) string {
+	if name, ok := fastErrorName(err); ok {
+		return name
+	}
 	var ue *url.Error
 	detail := err
 	if errors.As(err, &ue) {
