@@ -64,6 +64,7 @@ type plan struct {
 	Table     verdict.Table
 	Host      string
 	Model     model
+	Engine    string // the HTTP engine, -client
 	Segment   runner.Segment
 	StartAt   time.Time // zero: at once
 	Outputs   outputs
@@ -129,6 +130,9 @@ func resolve(name string, sc loadScenario) (plan, error) {
 	}
 	if err := resolveModel(&p, sc); err != nil {
 		return plan{}, err
+	}
+	if p.Engine, err = client.ParseEngine(*flagClient); err != nil {
+		return plan{}, fmt.Errorf("-client: %w", err)
 	}
 	if *flagSegment != "" {
 		if p.Segment, err = runner.ParseSegment(*flagSegment); err != nil {
@@ -284,7 +288,12 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	}
 
 	rec := stats.NewRecorder(recorderOptions(p)...)
-	cl, err := client.New(host, rec, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure, MaxIdlePerHost: max(p.Users, min(p.Model.MaxInFlight, 256))})
+	conns := p.Users // one connection a user; the open model needs one per iteration in flight
+	if p.Model.Kind == modelArrivals {
+		conns = p.Model.MaxInFlight
+	}
+	cl, err := client.New(host, rec, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure,
+		MaxIdlePerHost: conns, Engine: p.Engine})
 	if err != nil {
 		t.Fatal(err)
 	}

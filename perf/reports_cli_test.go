@@ -162,6 +162,9 @@ func TestCLIRefusesBadReportFlagsBeforeTheRun(t *testing.T) {
 		{"unknown clock", []string{"-clock", "wall"}, []string{`-clock "wall": want auto, service or response`}},
 		{"missing shape", []string{"-shape", filepath.Join(dir, "nope.json")}, []string{"-shape:", "nope.json"}},
 		{"broken shape", []string{"-shape", broken}, []string{"-shape:", "broken.json"}},
+		{"unknown client", []string{"-client", "slow"}, []string{"-client: ", "must be net", "or fast"}},
+		{"bad max path", []string{"-test.run", "^TestLoadMax$", "-path", "status"}, []string{"-path: path \"status\": want an absolute path"}},
+		{"max with classes", []string{"-test.run", "^TestLoadMax$", "-classes", "XAgentAPIUser"}, []string{"runs one path with no wait"}},
 		{"bad segment", []string{"-segment", "3/2"}, []string{"-segment: segment \"3/2\": want 1 <= i <= n"}},
 		{"segment without a common seed", []string{"-segment", "1/2"}, []string{"give -seed N (the same in every segment) or -start-at"}},
 		{"bad start time", []string{"-start-at", "tomorrow"}, []string{`-start-at "tomorrow": want an RFC 3339 time`}},
@@ -336,4 +339,27 @@ func TestCLIWatchesTheServer(t *testing.T) {
 			t.Errorf("with both off, no server view (err %v):\n%s", err, out)
 		}
 	})
+}
+
+func TestCLIMaxThroughputOnBothEngines(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []string{"net", "fast"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "max.json")
+			out, err := runSelf(t, t.Context(), "-test.run", "^TestLoadMax$", "-client", engine, "-users", "10", "-duration", "2s",
+				"-path", "/healthz", "-json-file", path)
+			if err != nil {
+				t.Fatalf("TestLoadMax -client %s: %v\n%s", engine, err, out)
+			}
+			run, err := runfile.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, ok := run.Stats.Entry("GET", "GET /healthz")
+			if !ok || e.Requests < 100 || e.Failures != 0 || len(run.Stats.Entries) != 1 {
+				t.Errorf("-client %s: want only GET /healthz, many requests, no failures: %+v", engine, run.Stats.Entries)
+			}
+		})
+	}
 }
