@@ -13,13 +13,17 @@ import (
 	"github.com/xagent/perfharness/internal/stats"
 )
 
-func benchServer(b *testing.B) (*client.Client, *stats.Recorder) {
+func benchServer(b *testing.B, engine ...string) (*client.Client, *stats.Recorder) {
 	b.Helper()
 	body := []byte(`{"status":"unknown","uptime":null}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
 	b.Cleanup(srv.Close)
 	rec := stats.NewRecorder()
-	c, err := client.New(srv.URL, rec, client.Options{})
+	opts := client.Options{}
+	if len(engine) > 0 {
+		opts.Engine = engine[0]
+	}
+	c, err := client.New(srv.URL, rec, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,9 +47,16 @@ func BenchmarkPlainLoop(b *testing.B) {
 
 // BenchmarkRunnerLoop sends the same requests through the runner: one user, no
 // wait, one task. The difference to BenchmarkPlainLoop is the runner's
-// per-request overhead (task pick, timers, bookkeeping).
+// per-request overhead (task pick, timers, bookkeeping). One full request
+// through the runner, on each HTTP engine.
 func BenchmarkRunnerLoop(b *testing.B) {
-	c, rec := benchServer(b)
+	for _, engine := range []string{client.EngineNet, client.EngineFast} {
+		b.Run(engine, func(b *testing.B) { runnerLoop(b, engine) })
+	}
+}
+
+func runnerLoop(b *testing.B, engine string) {
+	c, rec := benchServer(b, engine)
 	stop := make(chan struct{})
 	var n atomic.Int64
 	target := int64(b.N)
