@@ -20,6 +20,6 @@ func MaxClass(path string) (Class, error) {
 	req := client.Request{Method: "GET", Path: path, Name: "GET " + path}
 	return Class{Name: MaxClassName, Weight: 1, Wait: Constant(0), Tasks: []Task{{
 		Name: "get", Weight: 1,
-		Run:  func(ctx context.Context, u *User) error { u.Do(ctx, req); return nil },
+		Run: func(ctx context.Context, u *User) error { u.Do(ctx, req); return nil },
 	}}}, nil
 }
