@@ -1,12 +1,10 @@
 package report
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,24 +17,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// browserPath returns the Chromium to test with: $CHROME_PATH, else
-// /usr/bin/chromium, else chromium, chromium-browser or google-chrome on PATH.
-func browserPath() string {
-	if p := os.Getenv("CHROME_PATH"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
+	"github.com/xagent/perfharness/internal/browsertest"
+)
 
 // browserPageState is what the test reads from a loaded report.
 type browserPageState struct {
@@ -73,67 +56,15 @@ const browserReadState = `new Promise(r => setTimeout(r, 100)).then(() => ({
 	}),
 }))`
 
-// browserOutput collects the browser's output, written from chromedp's goroutine.
-type browserOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *browserOutput) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *browserOutput) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestHTMLInBrowser opens reports in headless Chromium: the charts render with
 // no script error, and no request leaves the page. A variant with an injected
 // remote image and no Content-Security-Policy proves the request listener sees
 // what it looks for; the same image with the policy in place proves the policy
 // blocks it.
 func TestHTMLInBrowser(t *testing.T) {
-	exe := browserPath()
-	if exe == "" {
-		msg := "no Chromium found (set CHROME_PATH, or install it with scripts/install-chromium.sh)"
-		if os.Getenv("PERF_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg + "; PERF_REQUIRE_BROWSER=1 requires the browser test to run")
-		}
-		t.Skip(msg)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	browser := browsertest.Start(t, 60*time.Second)
+	browserCtx := browser.Ctx
 	dir := t.TempDir()
-	var output browserOutput
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root in a container
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.WindowSize(1280, 1000),
-		chromedp.CombinedOutput(&output),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browserCtx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v\n%s", exe, err, output.String())
-	}
 
 	report := renderHTML(t, htmlRun())
 	const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">`
@@ -176,7 +107,7 @@ func TestHTMLInBrowser(t *testing.T) {
 				_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: browserRecordViolations})
 				return err
 			}),
-			chromedp.Navigate(fileURL)), "%s\n%s", name, output.String())
+			chromedp.Navigate(fileURL)), "%s\n%s", name, browser.Output())
 		st, err := chromedp.Run(tabCtx, chromedp.Evaluate[browserPageState](browserReadState, chromedp.EvalAwaitPromise))
 		require.NoError(t, err, name)
 		mu.Lock()

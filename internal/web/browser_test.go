@@ -1,12 +1,10 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,45 +19,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xagent/perfharness/internal/browsertest"
+
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
 )
-
-// browserPath returns the Chromium to test with: $CHROME_PATH, else
-// /usr/bin/chromium, else chromium, chromium-browser or google-chrome on PATH.
-func browserPath() string {
-	if p := os.Getenv("CHROME_PATH"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// browserOutput collects the browser's output, written from chromedp's goroutine.
-type browserOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *browserOutput) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *browserOutput) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // browserRecordViolations runs in every new document before the page's own scripts.
 const browserRecordViolations = `window.__violations = [];
@@ -128,42 +93,8 @@ func liveRun(f *fake, rec *stats.Recorder) {
 // controller: the live table and charts fill and update, and each control
 // calls the controller with what was entered.
 func TestUIInBrowser(t *testing.T) {
-	exe := browserPath()
-	if exe == "" {
-		msg := "no Chromium found (set CHROME_PATH, or install it with scripts/install-chromium.sh)"
-		if os.Getenv("PERF_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg + "; PERF_REQUIRE_BROWSER=1 requires the browser test to run")
-		}
-		t.Skip(msg)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var output browserOutput
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root in a container
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(1280, 1000),
-		chromedp.CombinedOutput(&output),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browserCtx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v\n%s", exe, err, output.String())
-	}
+	browser := browsertest.Start(t, 60*time.Second)
+	browserCtx := browser.Ctx
 
 	// open serves New(f) and loads the page in a new tab; the returned check
 	// asserts the page requested nothing outside its origin and had no error.
@@ -187,7 +118,7 @@ func TestUIInBrowser(t *testing.T) {
 				_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: browserRecordViolations})
 				return err
 			}),
-			chromedp.Navigate(srv.URL+"/")), output.String())
+			chromedp.Navigate(srv.URL+"/")), browser.Output())
 		return tabCtx, func() {
 			st, err := chromedp.Run(tabCtx, chromedp.Evaluate[pageState](readPage))
 			assert.NoError(t, err)
