@@ -209,30 +209,6 @@ func TestIntendedStartIsRecorded(t *testing.T) {
 	assert.GreaterOrEqual(t, got.ResponseTime(), time.Second)
 }
 
-// TestClosedSessionsDoNotShareBuffers: a closed session's body buffer goes back
-// to a pool; sessions made later must never write into each other's bodies.
-func TestClosedSessionsDoNotShareBuffers(t *testing.T) {
-	t.Parallel()
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(r.URL.Path))
-	}), Options{})
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			for j := range 20 {
-				s := c.NewSession()
-				path := "/" + strings.Repeat(string(rune('a'+i)), j+1)
-				for range 3 {
-					r := s.Do(t.Context(), Request{Method: "GET", Path: path, Keep: true}, time.Time{})
-					assert.Equal(t, path, string(r.Body))
-				}
-				s.Close()
-			}
-		})
-	}
-	wg.Wait()
-}
-
 func TestFailureKind(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, FailTimeout, FailureKind("Timeout: no complete response within the request timeout"))
