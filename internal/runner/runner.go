@@ -64,7 +64,9 @@ type Config struct {
 	Seed     uint64
 	Client   *client.Client
 	Recorder *stats.Recorder
-	// Stop, when closed, stops the run gracefully as the duration does (SIGINT, a UI button).
+	// Stop, when closed, stops the run at once (SIGINT, a UI button): no new
+	// task starts and the requests in flight are cancelled without waiting for
+	// Grace, so the results are reported whatever the server is doing.
 	Stop <-chan struct{}
 
 	// Arrivals, when set, runs the open model on this schedule instead of
@@ -212,6 +214,12 @@ func (r *Runner) Scale(users int, rate float64) error {
 // Users is the number of users running now.
 func (r *Runner) Users() int { return int(r.running.Load()) }
 
+// Counts are the open model's iterations so far: due, started, and dropped at
+// the MaxInFlight cap.
+func (r *Runner) Counts() (arrivals, iterations, dropped int64) {
+	return r.arrivals.Load(), r.iterations.Load(), r.dropped.Load()
+}
+
 // Run executes the run; call it once.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	cfg := r.cfg
@@ -248,6 +256,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 	sum.Stopped = time.Now()
 	close(r.stopping)
+	if sum.Reason == StopRequested {
+		cancelReqs() // an interrupt does not wait for a slow server
+	}
 	users := <-spawnDone
 	sum.Spawned = r.spawned
 	sum.Arrivals, sum.Iterations, sum.Dropped = r.arrivals.Load(), r.iterations.Load(), r.dropped.Load()

@@ -167,6 +167,43 @@ func TestStopChannelAndContext(t *testing.T) {
 	e2.rec.Close()
 }
 
+// A stop request (Ctrl-C, the UI's Stop) cancels the requests in flight at
+// once: it does not wait out the grace for a server that answers in 30 s.
+func TestStopCancelsRequestsInFlightAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, model := range []string{"users", "arrivals"} {
+		t.Run(model, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			stop := make(chan struct{})
+			started := make(chan struct{}, 64)
+			c := cls("Slow", scenario.Constant(0), scenario.Task{Name: "hang", Weight: 1, Run: func(ctx context.Context, u *scenario.User) error {
+				started <- struct{}{}
+				u.Do(ctx, client.Request{Method: "GET", Path: "/hang?sleep=30s"})
+				return nil
+			}})
+			cfg := Config{Classes: []scenario.Class{c}, Users: 3, SpawnRate: 100, Duration: time.Minute,
+				Grace: time.Minute, Client: e.client, Recorder: e.rec, Stop: stop}
+			if model == "arrivals" {
+				cfg.Arrivals, cfg.MaxInFlight = ConstantRate(100), 3
+			}
+			go func() {
+				for range 3 {
+					<-started
+				}
+				close(stop)
+			}()
+			sum, err := Run(t.Context(), cfg)
+			require.NoError(t, err)
+			e.rec.Close()
+			assert.Equal(t, StopRequested, sum.Reason)
+			// Far below both the 30 s request and the 1 min grace, loose for a busy machine.
+			assert.Less(t, sum.Finished.Sub(sum.Stopped), 5*time.Second, "a stop request does not wait for the grace")
+			assert.Equal(t, 3, sum.Cancelled, "the three requests in flight were cancelled")
+		})
+	}
+}
+
 func TestPanicsAndErrorsBecomeExceptionsAndUsersContinue(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
