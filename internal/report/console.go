@@ -45,12 +45,29 @@ func clip(s string, n int) string {
 // WriteConsole writes the results table, the percentile tables (service time and,
 // when they differ, response time from the intended start), the failures and
 // the exceptions.
-func WriteConsole(w io.Writer, s stats.Snapshot) error {
+func WriteConsole(w io.Writer, s stats.Snapshot) error { return WriteConsoleGraded(w, s, "") }
+
+// ClockResponse names the intended-start clock, as the judge and the run file name it.
+const ClockResponse = "response"
+
+// WriteConsoleGraded is WriteConsole for a run graded on clock ("service" or
+// "response"): the table of the graded clock is always printed and says so,
+// so the numbers a verdict rests on are on the screen.
+func WriteConsoleGraded(w io.Writer, s stats.Snapshot, clock string) error {
 	ew := &errWriter{w: w}
 	writeStats(ew, s)
-	writePercentiles(ew, s, "Response time percentiles, service time (ms, not rounded)", stats.Entry.ServiceMS)
-	if differ(s) {
-		writePercentiles(ew, s, "Response time percentiles from the intended start (ms; includes time the schedule ran late)", stats.Entry.ResponseMS)
+	service := "Response time percentiles, service time (ms, not rounded)"
+	response := "Response time percentiles from the intended start (ms; includes time the schedule ran late)"
+	switch clock {
+	case "":
+	case ClockResponse:
+		response += "; the targets are graded on this clock"
+	default:
+		service += "; the targets are graded on this clock"
+	}
+	writePercentiles(ew, s, service, stats.Entry.ServiceMS)
+	if clock == ClockResponse || differ(s) {
+		writePercentiles(ew, s, response, stats.Entry.ResponseMS)
 	}
 	writeFailures(ew, s)
 	writeExceptions(ew, s)

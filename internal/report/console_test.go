@@ -90,3 +90,20 @@ func (failWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
 func TestWriteErrorsAreReturned(t *testing.T) {
 	require.ErrorIs(t, WriteConsole(failWriter{}, sample()), os.ErrClosed)
 }
+
+// The open model grades the intended-start clock: its table is printed even
+// where the two clocks agree, and the graded table says it is the graded one.
+func TestConsolePrintsTheGradedClock(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	rec := stats.NewRecorder(stats.WithClock(func() time.Time { return t0 }), stats.WithInterval(time.Hour))
+	rec.Record(stats.Result{Method: "GET", Name: "GET /status", Start: t0, Latency: time.Millisecond, Status: 200})
+	s := rec.Close()
+	var plain, resp, svc bytes.Buffer
+	require.NoError(t, WriteConsole(&plain, s))
+	assert.NotContains(t, plain.String(), "from the intended start", "the clocks agree: one table")
+	require.NoError(t, WriteConsoleGraded(&resp, s, ClockResponse))
+	assert.Contains(t, resp.String(), "from the intended start (ms; includes time the schedule ran late); the targets are graded on this clock")
+	require.NoError(t, WriteConsoleGraded(&svc, s, "service"))
+	assert.Contains(t, svc.String(), "service time (ms, not rounded); the targets are graded on this clock")
+	assert.NotContains(t, svc.String(), "from the intended start")
+}
