@@ -201,6 +201,7 @@ type wireMeta struct {
 	EntryHistory bool     `json:"entry_history"`
 	Segment      string   `json:"segment"`
 	StartLateS   seconds  `json:"start_late_s"`
+	Cancelled    int64    `json:"cancelled_in_flight"`
 	Gate         []string `json:"gate"`
 	MinGrade     string   `json:"min_grade"`
 }
@@ -492,6 +493,7 @@ func toWire(run Run) (*wireRun, error) {
 			EntryHistory: m.EntryHistory,
 			Segment:      m.Segment,
 			StartLateS:   seconds(m.StartLate),
+			Cancelled:    m.Cancelled,
 			Gate:         strList(m.Gate),
 			MinGrade:     m.MinGrade,
 		},
@@ -957,10 +959,11 @@ func (d *decoder) meta(w *wireMeta) (Meta, error) {
 		SpawnRate: float64(w.SpawnRate), Duration: time.Duration(w.DurationS),
 		Seed: w.Seed, Stopped: w.Stopped, Harness: w.Harness, GoVersion: w.GoVersion,
 		EntryHistory: w.EntryHistory, Segment: w.Segment, StartLate: time.Duration(w.StartLateS), MinGrade: w.MinGrade,
+		Cancelled: w.Cancelled,
 	}
 	err := firstErr(
 		name("scenario", w.Scenario), name("host", w.Host),
-		nonNeg("users", int64(w.Users)),
+		nonNeg("users", int64(w.Users)), nonNeg("cancelled_in_flight", w.Cancelled),
 		message("stopped", w.Stopped), name("harness", w.Harness), name("go_version", w.GoVersion), name("segment", w.Segment), name("min_grade", w.MinGrade),
 	)
 	if err != nil {

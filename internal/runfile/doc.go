@@ -60,6 +60,10 @@
 //	harness        harness version that wrote the file (HarnessVersion)
 //	go_version     Go release that built the harness
 //	entry_history  whether each entry kept a time series (-csv-full-history)
+//	segment        this process's share of a distributed run ("2/4"), or the segments a merge covers ("1-4/4"); "" for a whole run
+//	start_late_s   how late the process began after -start-at, seconds
+//	cancelled_in_flight  requests a stop request (Ctrl-C, the UI's Stop) cut short: interrupted, counted neither as requests nor as failures
+//	gate, min_grade      the gated metrics and the lowest passing grade
 //
 // stats (stats.Snapshot):
 //

@@ -75,6 +75,9 @@ type Meta struct {
 	Segment string
 	// StartLate is how late the process began after -start-at.
 	StartLate time.Duration
+	// Cancelled counts the requests a stop request (Ctrl-C, the UI's Stop)
+	// cut short in flight: interrupted, so neither requests nor failures.
+	Cancelled int64
 	// Gate and MinGrade are the gated metrics and the lowest passing grade, so
 	// that a merge of segments grades the merged run as the test did.
 	Gate     []string
