@@ -3,6 +3,7 @@ package perf
 import (
 	"flag"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/xagent/perfharness/internal/scenario"
@@ -35,8 +36,8 @@ const defaultTargets = "../fixtures/targets.json"
 
 // The flags of every TestLoad* and Benchmark*. Zero values mean "the scenario's default".
 var (
-	flagUsers      = flag.Int("users", 0, "number of concurrent users (default: the scenario's)")
-	flagSpawnRate  = flag.Float64("spawn-rate", 0, "users started per second (default: the scenario's)")
+	flagUsers      = flag.Int("users", 0, "number of concurrent users, 1 to 1000000 (default: the scenario's)")
+	flagSpawnRate  = flag.Float64("spawn-rate", 0, "users started per second, more than 0 (default: the scenario's)")
 	flagDuration   timespan
 	flagHost       = flag.String("host", "", "base URL of the X-Agent API, e.g. http://localhost:8000 (default: an in-process fake)")
 	flagClasses    = flag.String("classes", "", "comma-separated user classes to run (default: the scenario's), e.g. XAgentAPIUser")
@@ -91,19 +92,42 @@ func (t *timespan) orDefault(def time.Duration) time.Duration {
 	return def
 }
 
-// validateFlags reports flag values no scenario can use.
+// maxUsers is the most users one process runs (the runner's bound).
+const maxUsers = 1_000_000
+
+// setFlags are the flags given on the command line: a zero value a user typed
+// is refused, where the same zero left unset means "the scenario's default".
+func setFlags() map[string]bool {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// validateFlags reports flag values no scenario can use, naming the flag and
+// its valid range.
 func validateFlags() error {
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: the flags after it were not read. "+
 			"(go test's own -json flag takes no value: write the run file with -json-file FILE)", flag.Arg(0))
 	}
+	set := setFlags()
+	positive := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) } // false for NaN
 	switch {
-	case *flagUsers < 0:
-		return fmt.Errorf("-users %d: must be positive", *flagUsers)
-	case *flagSpawnRate < 0:
-		return fmt.Errorf("-spawn-rate %v: must be positive", *flagSpawnRate)
+	case set["users"] && (*flagUsers < 1 || *flagUsers > maxUsers):
+		return fmt.Errorf("-users %d: must be 1 to %d (leave it out for the scenario's default; the open model takes -rate instead)", *flagUsers, maxUsers)
+	case set["spawn-rate"] && !positive(*flagSpawnRate):
+		return fmt.Errorf("-spawn-rate %v: must be a positive number of users per second, e.g. 0.5 or 10 (leave it out for the scenario's default)", *flagSpawnRate)
+	case set["rate"] && !positive(*flagRate):
+		return fmt.Errorf("-rate %v: must be a positive number of iterations per second (leave it out for the closed model of -users)", *flagRate)
+	case set["max-inflight"] && (*flagMaxInFlight < 1 || *flagMaxInFlight > maxUsers):
+		return fmt.Errorf("-max-inflight %d: must be 1 to %d", *flagMaxInFlight, maxUsers)
 	case flagDuration.set && flagDuration.d == 0:
-		return fmt.Errorf("-duration 0: a load test needs a positive duration")
+		return fmt.Errorf("-duration 0: a load test needs a positive duration, e.g. 60s or 5m")
+	case flagTimeoutReq.set && flagTimeoutReq.d == 0:
+		return fmt.Errorf("-timeout-req 0: a request needs a positive timeout, e.g. 30s")
 	}
+	// -grace 0 cancels the requests in flight at the duration; -max-lag,
+	// -health-every, -metrics-every and -progress 0 turn their check off.
+	// ParseTimespan refuses negative durations for all of them.
 	return nil
 }
