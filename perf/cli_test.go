@@ -52,7 +52,14 @@ func TestCLIRefusesBadInputClearly(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"negative users", []string{"-users", "-5"}, []string{"-users -5: must be positive"}},
+		{"negative users", []string{"-users", "-5"}, []string{"-users -5: must be 1 to 1000000"}},
+		{"zero users", []string{"-users", "0"}, []string{"-users 0: must be 1 to 1000000", "leave it out for the scenario's default"}},
+		{"zero spawn rate", []string{"-spawn-rate", "0"}, []string{"-spawn-rate 0: must be a positive number of users per second"}},
+		{"negative spawn rate", []string{"-spawn-rate", "-2"}, []string{"-spawn-rate -2: must be a positive number"}},
+		{"zero rate", []string{"-rate", "0"}, []string{"-rate 0: must be a positive number of iterations per second"}},
+		{"zero in flight", []string{"-max-inflight", "0"}, []string{"-max-inflight 0: must be 1 to 1000000"}},
+		{"zero request timeout", []string{"-timeout-req", "0"}, []string{"-timeout-req 0: a request needs a positive timeout"}},
+		{"negative grace", []string{"-grace", "-1s"}, []string{"invalid value \"-1s\" for flag -grace", "must not be negative"}},
 		{"bad duration", []string{"-duration", "soon"}, []string{"invalid value \"soon\" for flag -duration"}},
 		{"unknown class", []string{"-classes", "XAgentAPIUser,Nobody"}, []string{"-classes: unknown user class Nobody", "known: XAgentAPIUser, XAgentAuthenticatedUser, XAgentStressUser"}},
 		{"bad host", []string{"-host", "localhost:8000"}, []string{"-host: host \"localhost:8000\": scheme must be http or https"}},
@@ -130,19 +137,20 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The start line is printed once the run listens for SIGINT.
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(out.String(), "TestLoadLight: 10 users") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the run did not start:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if _, ok := out.waitForText(time.Minute, "TestLoadLight: 10 users"); !ok {
+		t.Fatalf("the run did not start:\n%s", out.String())
 	}
-	// Interrupt once the history file has its first second: it is written as the run goes.
+	// Interrupt once the history file has its first second: it is written as
+	// the run goes. A file gives no notice of a write: this one is polled.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(time.Minute)
 	for rows(t, prefix+"_stats_history.csv") < 2 {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline:
 			t.Fatalf("no history row was flushed during the run:\n%s", out.String())
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -154,14 +162,13 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 	if err == nil {
 		t.Errorf("an interrupted run must not pass:\n%s", text)
 	}
-	for _, want := range []string{"stopping the run gracefully", "Aggregated", "run interrupted (stop requested)", "the results are partial"} {
+	for _, want := range []string{"interrupt: stopping the run, cancelling the requests in flight", "Aggregated", "run interrupted (stop requested)", "the results are partial"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	// Tasks against the fake are short: the process ends (results printed,
-	// reports written) within about a second of SIGINT; 5 s allows for a
-	// loaded CI machine.
+	// The process ends (results printed, reports written) well within a
+	// second of SIGINT; 5 s allows for a loaded CI machine.
 	t.Logf("SIGINT to exit: %v", stopped)
 	if stopped > 5*time.Second {
 		t.Errorf("stopping took %v", stopped)
@@ -254,15 +261,21 @@ func TestCLIMisbehavingServers(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
+// syncBuffer is a bytes.Buffer safe for a process writing and a test
+// reading, which a test can wait on for what the process prints.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed by the next write; nil until someone waits
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
 }
 
@@ -270,6 +283,36 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// waitFor blocks until the output so far satisfies ok, woken by each write,
+// and returns it; false when timeout passed first.
+func (b *syncBuffer) waitFor(timeout time.Duration, ok func(out string) bool) (string, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		out := b.buf.String()
+		if ok(out) {
+			b.mu.Unlock()
+			return out, true
+		}
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return b.String(), false
+		}
+	}
+}
+
+// waitForText is waitFor of a substring.
+func (b *syncBuffer) waitForText(timeout time.Duration, text string) (string, bool) {
+	return b.waitFor(timeout, func(out string) bool { return strings.Contains(out, text) })
 }
 
 func TestCLISelfSignedTLS(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,24 +233,99 @@ type discard struct{}
 
 func (discard) Record(stats.Result) {}
 
-// interrupt closes the returned channel on SIGINT, so the run stops gracefully
-// and still reports; a second SIGINT kills the process as usual.
-func interrupt(t testing.TB) <-chan struct{} {
-	stop := make(chan struct{})
-	sig := make(chan os.Signal, 1)
+// interrupts turns SIGINT into the run's stop. The first closes Stop: the
+// runner cancels the requests in flight and the run reports at once. The
+// second writes what was recorded (the abort set with onAbort) and exits
+// with status 130 without waiting for anything else.
+type interrupts struct {
+	Stop  chan struct{}
+	mu    sync.Mutex
+	abort func()
+}
+
+// onAbort sets what a second SIGINT writes before the process exits.
+func (in *interrupts) onAbort(fn func()) {
+	in.mu.Lock()
+	in.abort = fn
+	in.mu.Unlock()
+}
+
+// interrupt listens for SIGINT until the test ends.
+func interrupt(t testing.TB) *interrupts {
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt)
+	t.Cleanup(func() { signal.Stop(sig) })
+	return listen(t, sig, os.Exit)
+}
+
+// listen is interrupt on any signal channel and exit function (tests).
+func listen(t testing.TB, sig <-chan os.Signal, exit func(int)) *interrupts {
+	in := &interrupts{Stop: make(chan struct{})}
 	done := make(chan struct{})
+	ended := make(chan struct{})
 	go func() {
+		defer close(ended)
 		select {
 		case <-sig:
-			fmt.Println("\ninterrupt: stopping the run gracefully (press Ctrl-C again to abort)")
-			close(stop)
-			signal.Stop(sig)
+			fmt.Println("\ninterrupt: stopping the run, cancelling the requests in flight (press Ctrl-C again to write what was recorded and exit at once)")
+			close(in.Stop)
+		case <-done:
+			return
+		}
+		select {
+		case <-sig:
+			fmt.Println("\nsecond interrupt: writing what was recorded and exiting")
+			in.mu.Lock()
+			abort := in.abort
+			in.mu.Unlock()
+			if abort != nil {
+				abort()
+			}
+			exit(130)
 		case <-done:
 		}
 	}()
-	t.Cleanup(func() { signal.Stop(sig); close(done) })
-	return stop
+	t.Cleanup(func() { close(done); <-ended })
+	return in
+}
+
+// onceWriter writes a run's reports once: at the end of the run, or earlier
+// from a second SIGINT, whichever comes first; the other call waits for the
+// writing to end and writes nothing.
+type onceWriter struct {
+	mu   sync.Mutex
+	done bool
+}
+
+func (o *onceWriter) write(fn func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.done {
+		o.done = true
+		fn()
+	}
+}
+
+// stopFilter passes results to the recorder, except those of requests a stop
+// request cancelled in flight: those were interrupted, not failed by the
+// server, and are only counted. (A request cut at the grace deadline after
+// the duration still counts as a failure: it outlived the grace.)
+type stopFilter struct {
+	rec       *stats.Recorder
+	stop      <-chan struct{}
+	cancelled atomic.Int64
+}
+
+func (f *stopFilter) Record(r stats.Result) {
+	if r.Error != "" && client.FailureKind(r.Error) == client.FailCancelled {
+		select {
+		case <-f.stop:
+			f.cancelled.Add(1)
+			return
+		default:
+		}
+	}
+	f.rec.Record(r)
 }
 
 // runLoad runs one load scenario as a test: it resolves the flags, runs the
@@ -288,11 +365,14 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	}
 
 	rec := stats.NewRecorder(recorderOptions(p)...)
+	in := interrupt(t)
+	stop := ui.begin(p, host, rec, in.Stop) // installed before the start line, which tells a watcher it may interrupt
+	filter := &stopFilter{rec: rec, stop: stop}
 	conns := p.Users // one connection a user; the open model needs one per iteration in flight
 	if p.Model.Kind == modelArrivals {
 		conns = p.Model.MaxInFlight
 	}
-	cl, err := client.New(host, rec, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure,
+	cl, err := client.New(host, filter, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure,
 		MaxIdlePerHost: conns, Engine: p.Engine})
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +382,6 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	for i, c := range p.Classes {
 		classNames[i] = c.Name
 	}
-	stop := ui.begin(p, host, rec, interrupt(t)) // installed before the start line, which tells a watcher it may interrupt
 	fmt.Printf("%s: %s against %s; classes %s; seed %d\n",
 		p.Name, describeLoad(p), host, strings.Join(classNames, ", "), p.Seed)
 
@@ -325,7 +404,23 @@ func execute(t *testing.T, p plan, ui *webRun) {
 		t.Fatalf("%s: interrupted while waiting for -start-at %s", p.Name, p.StartAt.Format(time.RFC3339))
 	}
 	rec.Reset() // the run's statistics start with the load
-	stopProgress := progress(rec, p)
+	var reports onceWriter
+	loadStart := time.Now()
+	in.onAbort(func() {
+		// A second SIGINT: what was recorded, ungraded, and nothing waited for.
+		snap := rec.Snapshot()
+		now := time.Now().Round(0)
+		run := newRun(p, host, runner.Summary{Started: loadStart.Round(0), Stopped: now, Reason: stopAborted}, snap)
+		run.Meta.StartLate, run.Meta.Cancelled = late, filter.cancelled.Load()
+		run.Stats.End = now
+		run.Verdict.Reasons = []string{p.Name + ": aborted by a second interrupt; the results are partial and not graded"}
+		reports.write(func() {
+			if err := writeReports(p.Outputs.Files, run); err != nil {
+				fmt.Println(err)
+			}
+		})
+	})
+	stopProgress := progress(rec, p, r)
 	stopHistory := streamHistory(t, p.Outputs.Files, rec)
 	stopWatching := watch(ctx, host)
 	sampler := saturation.StartSampler()
@@ -341,13 +436,20 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	// Wall-clock readings only: a re-render from the JSON run file then computes the same rates.
 	snap.Start, snap.End = sum.Started.Round(0), sum.Stopped.Round(0)
 	run := newRun(p, host, sum, snap)
-	run.Meta.StartLate = late
+	run.Meta.StartLate, run.Meta.Cancelled = late, filter.cancelled.Load()
 	run.Generator = judgeGenerator(p, sum, lag, rt)
 	run.Server = stopWatching(snap)
 	evaluate(t, p, sum, &run)
 	ui.finish(run)
-	writeReports(t, p.Outputs.Files, run)
+	reports.write(func() {
+		if err := writeReports(p.Outputs.Files, run); err != nil {
+			t.Error(err)
+		}
+	})
 }
+
+// stopAborted is the stop reason of a run a second SIGINT ended.
+const stopAborted runner.StopReason = "aborted by a second interrupt"
 
 // waitStart waits for -start-at, or returns at once how late the process is;
 // false when interrupted while waiting.
@@ -372,7 +474,9 @@ func waitStart(p plan, stop <-chan struct{}) (late time.Duration, ok bool) {
 }
 
 // progress prints a line every -progress interval with -v, until stopped.
-func progress(rec *stats.Recorder, p plan) (stop func()) {
+// The open model's line shows the iterations in flight and the achieved
+// against the requested rate, where the user model's shows its users.
+func progress(rec *stats.Recorder, p plan, r *runner.Runner) (stop func()) {
 	every := flagProgress.orDefault(5 * time.Second)
 	if !testing.Verbose() || every <= 0 {
 		return func() {}
@@ -380,8 +484,15 @@ func progress(rec *stats.Recorder, p plan) (stop func()) {
 	start := time.Now()
 	return periodically(every, func() bool {
 		s := rec.Snapshot()
-		fmt.Printf("[%s/%s] users %d, %.1f req/s, %.2f%% failures, p95 %s ms, %d requests\n",
-			time.Since(start).Truncate(time.Second), p.Duration, s.Users, recentRPS(s), 100*s.Total.FailRatio(),
+		load := fmt.Sprintf("users %d", s.Users)
+		if p.Model.Kind == modelArrivals {
+			arrivals, iterations, dropped := r.Counts()
+			secs := time.Since(start).Seconds()
+			load = fmt.Sprintf("in flight %d, %.1f iterations/s of %.1f/s requested, %d dropped",
+				s.Users, float64(iterations)/secs, float64(arrivals)/secs, dropped)
+		}
+		fmt.Printf("[%s/%s] %s, %.1f req/s, %.2f%% failures, p95 %s ms, %d requests\n",
+			time.Since(start).Truncate(time.Second), p.Duration, load, recentRPS(s), 100*s.Total.FailRatio(),
 			report.MS(s.Total.ServiceMS(95)), s.Total.Requests)
 		return true
 	})
@@ -432,7 +543,7 @@ func subtestName(metric string) string {
 // targets, alerts and regressions, and records all of it in run.
 func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
 	snap := run.Stats
-	if err := report.WriteConsole(os.Stdout, snap); err != nil {
+	if err := report.WriteConsoleGraded(os.Stdout, snap, p.Model.Clock); err != nil {
 		t.Errorf("writing the results table: %v", err)
 	}
 	if err := report.WriteServer(os.Stdout, run.Server); err != nil {
@@ -450,6 +561,9 @@ func evaluate(t *testing.T, p plan, sum runner.Summary, run *runfile.Run) {
 	if sum.Interrupted() {
 		fail(fmt.Sprintf("%s: run interrupted (%s) after %v of %v; the results are partial",
 			p.Name, sum.Reason, sum.Stopped.Sub(sum.Started).Round(time.Second), p.Duration))
+	}
+	if n := run.Meta.Cancelled; n > 0 {
+		fmt.Printf("interrupted: %d requests in flight were cancelled by the stop; they count neither as requests nor as failures\n", n)
 	}
 	fmt.Println(generatorLine(run.Generator, snap.Duration()))
 	fmt.Println()

@@ -145,18 +145,21 @@ func compareBaseline(t *testing.T, p plan, run *runfile.Run) {
 	}
 }
 
-// writeReports writes the report files and lists them.
-func writeReports(t *testing.T, files report.Files, run runfile.Run) {
+// writeReports writes the report files and lists them with their absolute
+// paths (go test runs in perf/, so relative paths surprise).
+func writeReports(files report.Files, run runfile.Run) error {
 	paths := files.Paths()
 	if len(paths) == 0 {
-		return
+		return nil
 	}
-	if err := files.Write(run); err != nil {
-		t.Errorf("reports: %v", err)
-	}
+	err := files.Write(run)
 	abs := make([]string, len(paths))
 	for i, path := range paths {
 		abs[i], _ = filepath.Abs(path)
 	}
 	fmt.Printf("reports: %s\n", strings.Join(abs, ", "))
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	return nil
 }
