@@ -477,14 +477,13 @@ func restarting(t *testing.T, down *time.Time) (string, func(*syncBuffer) error)
 	addr := ln.Addr().String()
 	first := serve(ln)
 	return "http://" + addr, func(out *syncBuffer) error {
-		deadline := time.Now().Add(time.Minute)
-		for !strings.Contains(out.String(), "TestLoadLight: ") {
-			if strings.Contains(out.String(), "--- FAIL") || time.Now().After(deadline) {
-				return errors.New("the run did not start")
-			}
-			time.Sleep(20 * time.Millisecond)
+		text, _ := out.waitFor(time.Minute, func(out string) bool {
+			return strings.Contains(out, "TestLoadLight: ") || strings.Contains(out, "--- FAIL")
+		})
+		if !strings.Contains(text, "TestLoadLight: ") {
+			return errors.New("the run did not start")
 		}
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // the server is up for a second of load, then down for one
 		*down = time.Now()
 		_ = first.Close()
 		time.Sleep(time.Second)

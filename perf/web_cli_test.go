@@ -26,25 +26,21 @@ func startWeb(t *testing.T, args ...string) (string, *exec.Cmd, *syncBuffer) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	re := regexp.MustCompile(`web UI: (http://127\.0\.0\.1:\d+)/`)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			return m[1], cmd, out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the web UI did not start:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	text, ok := out.waitFor(time.Minute, re.MatchString)
+	if !ok {
+		t.Fatalf("the web UI did not start:\n%s", text)
 	}
+	return re.FindStringSubmatch(text)[1], cmd, out
 }
 
 // uiState is the part of /api/state the tests read.
 type uiState struct {
 	Status struct {
-		State       string `json:"state"`
-		Users       int    `json:"users"`
-		TargetUsers int    `json:"target_users"`
-		Idle        bool   `json:"idle"`
+		State       string   `json:"state"`
+		Users       int      `json:"users"`
+		TargetUsers int      `json:"target_users"`
+		Idle        bool     `json:"idle"`
+		Classes     []string `json:"classes"`
 	} `json:"status"`
 	Run *struct {
 		Entries []struct {
@@ -120,6 +116,9 @@ func TestCLIWebUISteersARun(t *testing.T) {
 		t.Fatalf("scale: %d", code)
 	}
 	waitFor(t, "5 users", func() bool { s := getState(t, base); return s.Status.Users == 5 && s.Status.TargetUsers == 5 })
+	if got := getState(t, base).Status.Classes; strings.Join(got, ",") != "XAgentAPIUser,XAgentAuthenticatedUser,XAgentStressUser" {
+		t.Errorf("/api/state classes = %q, want the classes that run", got)
+	}
 
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {

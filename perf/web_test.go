@@ -141,10 +141,14 @@ func (w *webRun) Status() web.Status {
 			s.State = "running"
 		}
 	}
-	if w.idle {
-		for _, c := range xagent.Classes() {
+	if w.idle && w.rec == nil {
+		for _, c := range xagent.Classes() { // what the next swarm can pick
 			s.Classes = append(s.Classes, c.Name)
 		}
+		return s
+	}
+	for _, c := range w.p.Classes { // what runs, or ran
+		s.Classes = append(s.Classes, c.Name)
 	}
 	return s
 }

@@ -71,7 +71,7 @@ type Status struct {
 	TargetUsers int      `json:"target_users"`
 	SpawnRate   float64  `json:"spawn_rate"`
 	Idle        bool     `json:"idle"`            // idle mode: Start and Quit are available
-	Classes     []string `json:"classes"`         // the classes a swarm can pick (idle mode)
+	Classes     []string `json:"classes"`         // the classes of the swarm running (or last run); in idle mode between swarms, the classes a swarm can pick
 	Error       string   `json:"error,omitempty"` // the last control error or run failure
 }
 
