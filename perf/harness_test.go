@@ -488,8 +488,12 @@ func progress(rec *stats.Recorder, p plan, r *runner.Runner) (stop func()) {
 		if p.Model.Kind == modelArrivals {
 			arrivals, iterations, dropped := r.Counts()
 			secs := time.Since(start).Seconds()
+			requested := p.Segment.Rate(p.Model.Rate) // a rate shape has no one rate: what fell due
+			if requested == 0 {
+				requested = float64(arrivals) / secs
+			}
 			load = fmt.Sprintf("in flight %d, %.1f iterations/s of %.1f/s requested, %d dropped",
-				s.Users, float64(iterations)/secs, float64(arrivals)/secs, dropped)
+				s.Users, float64(iterations)/secs, requested, dropped)
 		}
 		fmt.Printf("[%s/%s] %s, %.1f req/s, %.2f%% failures, p95 %s ms, %d requests\n",
 			time.Since(start).Truncate(time.Second), p.Duration, load, recentRPS(s), 100*s.Total.FailRatio(),
