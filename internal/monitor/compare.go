@@ -28,13 +28,15 @@ type Row struct {
 // Several entries may land on one route: their requests are summed, the
 // percentiles are those of the entry with the most requests, and ClientName
 // lists every name (most requests first) joined by ", ". Server routes no
-// client entry hit (/metrics, /health polled by the monitor) appear with
-// ClientRequests 0; client entries with no server route appear with
-// ServerRequests 0. The client's "Aggregated" total is skipped.
+// client entry hit appear with ClientRequests 0; client entries with no server
+// route appear with ServerRequests 0 and no server quantiles. The client's
+// "Aggregated" total is skipped.
 //
 // ServerRequests are Endpoint.Requests, from which the Monitor has already
 // subtracted its own polls of /health, /ready and /metrics, so that both
-// sides count the same requests. Rows are sorted by route, then method.
+// sides count the same requests. A route with no request on either side (one
+// only the monitor polled, such as /metrics) has no row. Rows are sorted by
+// route, then method.
 func Compare(server []Endpoint, client []ClientEntry) []Row {
 	type key struct{ method, route string }
 	rows := map[key]*Row{}
@@ -47,6 +49,9 @@ func Compare(server []Endpoint, client []ClientEntry) []Row {
 		return r
 	}
 	for _, e := range server {
+		if e.Requests <= 0 {
+			continue // only the monitor's own polls, or nothing
+		}
 		r := get(key{strings.ToUpper(e.Method), e.Route})
 		r.ServerRequests += e.Requests
 		r.ServerP50, r.ServerP95, r.ServerP99 = e.P50, e.P95, e.P99
@@ -67,12 +72,19 @@ func Compare(server []Endpoint, client []ClientEntry) []Row {
 			}
 			return strings.Compare(a.Name, b.Name)
 		})
+		var n int64
+		for _, c := range g {
+			n += c.Requests
+		}
+		if n <= 0 && rows[k] == nil {
+			continue
+		}
 		r := get(k)
 		names := make([]string, len(g))
 		for i, c := range g {
 			names[i] = c.Name
-			r.ClientRequests += c.Requests
 		}
+		r.ClientRequests = n
 		r.ClientName = strings.Join(names, ", ")
 		r.ClientP50MS, r.ClientP95MS, r.ClientP99MS = g[0].P50MS, g[0].P95MS, g[0].P99MS
 	}

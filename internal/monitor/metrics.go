@@ -20,7 +20,7 @@ import (
 // The metric names of X-Agent's contract (and the fake's).
 const (
 	metricRequests = "api_requests_total"            // counter {endpoint, method, status}
-	metricDuration = "api_request_duration_seconds"  // histogram {endpoint, method}
+	metricDuration = "api_request_duration_seconds"  // histogram {endpoint, method, status}
 	acceptText     = "text/plain;version=0.0.4;q=1," // the classic text format only
 )
 
@@ -45,27 +45,33 @@ type Endpoint struct {
 	// Statuses is the status mix (status → count), polls subtracted; zero
 	// counts are left out.
 	Statuses map[string]float64
-	// P50, P95 and P99 are from api_request_duration_seconds; they do include
-	// the monitor's own polls, whose bucket is unknown.
+	// P50, P95 and P99 are from api_request_duration_seconds, its series
+	// summed over status; they do include the monitor's own polls, whose
+	// bucket is unknown. All zero when Requests is 0 (a route only the
+	// monitor polled).
 	P50, P95, P99 Quantile
 	// Polls is how many of the server's requests on this route were the
 	// monitor's own (health polls, scrapes), already subtracted from Requests.
 	Polls float64
 }
 
+// counterKey is one counter as tracked: the api_requests_total series of an
+// endpoint, method and status, summed over any other label.
 type counterKey struct{ endpoint, method, status string }
 
+// histKey is one histogram as tracked: the api_request_duration_seconds
+// series of an endpoint and method, summed over status and any other label.
 type histKey struct{ endpoint, method string }
 
 type pollKey struct{ method, route, status string }
 
-// ctrack follows one counter series: the run's value is last+offset-first.
+// ctrack follows one counter: the run's value is last+offset-first.
 type ctrack struct{ first, last, offset float64 }
 
-// hist is one histogram series: cumulative counts by upper bound (+Inf included).
+// hist is a histogram: cumulative counts by upper bound (+Inf included).
 type hist map[float64]float64
 
-// htrack follows one histogram series like ctrack.
+// htrack follows one histogram like ctrack.
 type htrack struct{ first, last, offset hist }
 
 // metricsState is the scrape side of a Monitor, guarded by Monitor.mu.
@@ -78,6 +84,7 @@ type metricsState struct {
 	hists       map[histKey]*htrack
 	failures    noteBook
 	resets      []string
+	signals     map[string]float64  // restart signals at the last good scrape (restartSignal)
 	lastPolls   map[pollKey]float64 // polls answered before the last good scrape was sent
 }
 
@@ -134,59 +141,157 @@ func (m *Monitor) scrape(baseline bool) bool {
 	return true
 }
 
-// ingest folds one scrape's series in, detecting counter resets per series
-// as Prometheus's rate() does.
+// ingest folds one scrape's series in. A route's series are first summed over
+// every label that is not the route (X-Agent splits each route by status;
+// any label this file does not know is summed too), so that one route is one
+// counter per status and one histogram, whatever the order of the series.
+// Counter resets are then detected on those sums, as Prometheus's rate()
+// does, or from a restart signal (restartSignal); either counts as a server
+// restart: every tracked value is carried over as an offset and counted again
+// from zero.
 func (s *metricsState) ingest(fams map[string]*dto.MetricFamily, now time.Time, baseline bool) {
-	reset := false
+	counters, hists := sumCounters(fams), sumHists(fams)
+	if counters != nil || hists != nil {
+		s.sawAPI = true
+	}
+	signal := s.restartSignal(fams)
+	down := signal == "" && s.wentDown(counters, hists)
+	if signal != "" || down {
+		for _, t := range s.counters {
+			t.offset += t.last
+			t.last = 0
+		}
+		for _, t := range s.hists {
+			t.offset.add(t.last, 1)
+			t.last = hist{}
+		}
+		at := now.Format("2006-01-02 15:04:05.000 MST")
+		if down {
+			s.resets = append(s.resets, fmt.Sprintf("counter reset at %s (server restart?)", at))
+		} else {
+			s.resets = append(s.resets, fmt.Sprintf("server restart seen at %s (%s changed); counts carried across it", at, signal))
+		}
+	}
+	for k, v := range counters {
+		t := s.counters[k]
+		if t == nil {
+			t = &ctrack{}
+			if baseline {
+				t.first = v
+			}
+			s.counters[k] = t
+		}
+		t.last = v
+	}
+	for k, h := range hists {
+		t := s.hists[k]
+		if t == nil {
+			t = &htrack{first: hist{}, offset: hist{}}
+			if baseline {
+				t.first = h
+			}
+			s.hists[k] = t
+		}
+		t.last = h
+	}
+}
+
+// wentDown reports whether a summed counter or bucket is below its last value.
+func (s *metricsState) wentDown(counters map[counterKey]float64, hists map[histKey]hist) bool {
+	for k, v := range counters {
+		if t := s.counters[k]; t != nil && v < t.last {
+			return true
+		}
+	}
+	for k, h := range hists {
+		if t := s.hists[k]; t != nil && h.below(t.last) {
+			return true
+		}
+	}
+	return false
+}
+
+// sumCounters reads api_requests_total summed per endpoint, method and
+// status over any other label; nil when the family is missing.
+func sumCounters(fams map[string]*dto.MetricFamily) map[counterKey]float64 {
 	fam := fams[metricRequests]
 	if fam == nil {
 		fam = fams[strings.TrimSuffix(metricRequests, "_total")] // OpenMetrics names the family without _total
 	}
-	if fam != nil {
-		s.sawAPI = true
+	if fam == nil {
+		return nil
+	}
+	out := map[counterKey]float64{}
+	for _, mt := range fam.GetMetric() {
+		l := labels(mt)
+		out[counterKey{endpoint: l.endpoint(), method: strings.ToUpper(l["method"]), status: l.status()}] += counterValue(mt)
+	}
+	return out
+}
+
+// sumHists reads api_request_duration_seconds summed per endpoint and method
+// over any other label (status included), bucket by bucket and the count;
+// nil when the family is missing or not a histogram.
+func sumHists(fams map[string]*dto.MetricFamily) map[histKey]hist {
+	fam := fams[metricDuration]
+	if fam == nil || fam.GetType() != dto.MetricType_HISTOGRAM {
+		return nil
+	}
+	out := map[histKey]hist{}
+	for _, mt := range fam.GetMetric() {
+		l := labels(mt)
+		k := histKey{endpoint: l.endpoint(), method: strings.ToUpper(l["method"])}
+		h := out[k]
+		if h == nil {
+			h = hist{}
+			out[k] = h
+		}
+		h.add(histOf(mt.GetHistogram()), 1)
+	}
+	return out
+}
+
+// restartSignals are the gauges whose change between two scrapes means the
+// server restarted, even when its counters grew back past their old values:
+// the process start time (Prometheus clients export it by default) and the
+// creation times prometheus_client writes for each series of the two API
+// families (in the 0.0.4 text format, separate gauge families).
+var restartSignals = []string{"process_start_time_seconds", "api_requests_created", metricDuration + "_created"}
+
+// restartSignal records this scrape's restart signals and names the first
+// that changed since the last good scrape ("" if none did). A series that
+// first appears is no change.
+func (s *metricsState) restartSignal(fams map[string]*dto.MetricFamily) string {
+	if s.signals == nil {
+		s.signals = map[string]float64{}
+	}
+	why := ""
+	for _, name := range restartSignals {
+		fam := fams[name]
+		if fam == nil {
+			continue
+		}
 		for _, mt := range fam.GetMetric() {
-			l := labels(mt)
-			k := counterKey{endpoint: l.endpoint(), method: strings.ToUpper(l["method"]), status: l.status()}
+			k := name + seriesID(mt)
 			v := counterValue(mt)
-			if t := s.counters[k]; t != nil {
-				if v < t.last {
-					t.offset += t.last
-					reset = true
-				}
-				t.last = v
-			} else {
-				t := &ctrack{last: v}
-				if baseline {
-					t.first = v
-				}
-				s.counters[k] = t
+			if old, ok := s.signals[k]; ok && old != v && why == "" {
+				why = name
 			}
+			s.signals[k] = v
 		}
 	}
-	if fam := fams[metricDuration]; fam != nil && fam.GetType() == dto.MetricType_HISTOGRAM {
-		s.sawAPI = true
-		for _, mt := range fam.GetMetric() {
-			l := labels(mt)
-			k := histKey{endpoint: l.endpoint(), method: strings.ToUpper(l["method"])}
-			h := histOf(mt.GetHistogram())
-			if t := s.hists[k]; t != nil {
-				if h.below(t.last) {
-					t.offset.add(t.last, 1)
-					reset = true
-				}
-				t.last = h
-			} else {
-				t := &htrack{first: hist{}, last: h, offset: hist{}}
-				if baseline {
-					t.first = h
-				}
-				s.hists[k] = t
-			}
-		}
+	return why
+}
+
+// seriesID renders a series' labels in a canonical order.
+func seriesID(mt *dto.Metric) string {
+	ls := mt.GetLabel()
+	parts := make([]string, len(ls))
+	for i, p := range ls {
+		parts[i] = p.GetName() + "=" + fmt.Sprintf("%q", p.GetValue())
 	}
-	if reset {
-		s.resets = append(s.resets, fmt.Sprintf("counter reset at %s (server restart?)", now.Format("2006-01-02 15:04:05.000 MST")))
-	}
+	sort.Strings(parts)
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 type labelSet map[string]string
@@ -332,10 +437,14 @@ func (s *metricsState) endpoints() []Endpoint {
 			e.Polls = math.Min(e.Polls, a.h[math.Inf(1)])
 			e.Requests = a.h[math.Inf(1)] - e.Polls
 		}
-		bounds, cum := a.h.sorted()
-		e.P50 = bucketQuantile(0.50, bounds, cum)
-		e.P95 = bucketQuantile(0.95, bounds, cum)
-		e.P99 = bucketQuantile(0.99, bounds, cum)
+		if e.Requests > 0 {
+			// A route the monitor alone polled has no quantiles: they would
+			// be the polls' own.
+			bounds, cum := a.h.sorted()
+			e.P50 = bucketQuantile(0.50, bounds, cum)
+			e.P95 = bucketQuantile(0.95, bounds, cum)
+			e.P99 = bucketQuantile(0.99, bounds, cum)
+		}
 		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b Endpoint) int {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -177,16 +178,32 @@ func TestUnhealthyRedisFailing(t *testing.T) {
 }
 
 func TestServerCountsMatchClient(t *testing.T) {
-	srv, base := startFake(t, fakeapi.Options{})
+	srv, err := fakeapi.New(fakeapi.Options{})
+	require.NoError(t, err)
+	var scrapes, healthPolls atomic.Int64 // answered, so counted by the fake
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.ServeHTTP(w, r)
+		switch r.URL.Path {
+		case "/metrics":
+			scrapes.Add(1)
+		case "/health", "/ready":
+			healthPolls.Add(1)
+		}
+	}))
+	t.Cleanup(func() { srv.Close(); ts.Close() })
+	base := ts.URL
 	c := plain(t)
 	tok, err := srv.IssueToken("admin", "admin", time.Hour)
 	require.NoError(t, err)
 
-	// Before the run: the baseline scrape excludes these.
+	// Before the run: the baseline scrape excludes these, and the harness's
+	// reachability probe, GET /healthz.
 	for range 5 {
 		st, _ := do(t, c, "GET", base+"/status", "", "")
 		require.Equal(t, 200, st)
 	}
+	st, _ := do(t, c, "GET", base+"/healthz", "", "")
+	require.Equal(t, 200, st)
 
 	m := startMon(t, Options{Base: base, HealthEvery: 10 * time.Millisecond, MetricsEvery: 15 * time.Millisecond})
 
@@ -213,7 +230,8 @@ func TestServerCountsMatchClient(t *testing.T) {
 			require.Equal(t, 404, st)
 		}
 	}
-	time.Sleep(60 * time.Millisecond) // a few polls and scrapes
+	// A few scrapes and polls during the run, whatever the machine's speed.
+	require.Eventually(t, func() bool { return scrapes.Load() >= 3 && healthPolls.Load() >= 4 }, 10*time.Second, 5*time.Millisecond)
 	rep := m.Stop()
 
 	require.GreaterOrEqual(t, rep.Scrapes, 3, "notes: %v", rep.Notes)
@@ -247,7 +265,10 @@ func TestServerCountsMatchClient(t *testing.T) {
 		assert.Zero(t, e.Requests, "%s: polls must be subtracted", e.Route)
 		assert.Empty(t, e.Statuses, e.Route)
 		assert.Positive(t, e.Polls, e.Route)
+		assert.Equal(t, [3]Quantile{}, [3]Quantile{e.P50, e.P95, e.P99}, "%s: no request of the run, no quantiles", e.Route)
 	}
+	_, ok = find(rep.Endpoints, "GET", "/healthz")
+	assert.False(t, ok, "the probe before the start is in the baseline: %+v", rep.Endpoints)
 	assert.Equal(t, float64(rep.HealthPolls), health.Polls+ready.Polls)
 	assert.Equal(t, float64(rep.Scrapes-1), metrics.Polls, "every scrape but the final one is in the difference")
 
@@ -257,17 +278,14 @@ func TestServerCountsMatchClient(t *testing.T) {
 		{Method: "GET", Name: "GET /goals/[id]", Requests: 17},
 		{Method: "POST", Name: "POST /goals (auth)", Requests: 3},
 	})
+	var got []string
 	for _, r := range rows {
-		switch r.Method + " " + r.Route {
-		case "GET /status", "GET /goals/{id}", "POST /goals":
-			assert.Equal(t, float64(r.ClientRequests), r.ServerRequests, "%+v", r)
-		case "GET /health", "GET /ready", "GET /metrics":
-			assert.Zero(t, r.ClientRequests)
-			assert.Zero(t, r.ServerRequests)
-		default:
-			t.Errorf("unexpected row %+v", r)
-		}
+		got = append(got, r.Method+" "+r.Route)
+		assert.Equal(t, float64(r.ClientRequests), r.ServerRequests, "%+v", r)
+		assert.True(t, r.ServerP50.Bounded, "%+v", r)
 	}
+	assert.Equal(t, []string{"POST /goals", "GET /goals/{id}", "GET /status"}, got,
+		"the monitor's polls and scrapes, and the probe before the start, make no row")
 }
 
 // scripted serves /metrics texts in order (repeating the last) and counts the scrapes.
@@ -306,24 +324,50 @@ func serveScript(t *testing.T, texts ...string) (*scripted, string) {
 }
 
 // ser is one endpoint's series in an X-Agent-style exposition: a counter for
-// GET with status 200 and a histogram whose buckets le=0.1, 0.5 and +Inf hold
-// b1, b2 and total (cumulative).
+// GET with status 200 (or status) and a histogram whose buckets le=0.1, 0.5
+// and +Inf hold b1, b2 and total (cumulative). The histogram has a status
+// label only when status is set, as the real X-Agent's does; created is the
+// series' _created gauge (1.7e9 when 0).
 type ser struct {
 	endpoint      string
 	total, b1, b2 float64
+	status        string
+	created       float64
 }
 
 // expo renders an exposition as prometheus_client writes it (float counts,
 // _created gauges).
-func expo(ss ...ser) string {
+func expo(ss ...ser) string { return expoWith("", ss...) }
+
+// expoWith is expo with head (other families, e.g. process_start_time_seconds) first.
+func expoWith(head string, ss ...ser) string {
 	var b strings.Builder
+	b.WriteString(head)
+	st := func(s ser) string {
+		if s.status == "" {
+			return "200"
+		}
+		return s.status
+	}
+	created := func(s ser) float64 {
+		if s.created == 0 {
+			return 1.7e9
+		}
+		return s.created
+	}
+	hl := func(s ser) string { // the histogram's labels after endpoint
+		if s.status == "" {
+			return `method="GET"`
+		}
+		return fmt.Sprintf("method=\"GET\",status=%q", s.status)
+	}
 	b.WriteString("# HELP api_requests_total Total number of API requests\n# TYPE api_requests_total counter\n")
 	for _, s := range ss {
-		fmt.Fprintf(&b, "api_requests_total{endpoint=%q,method=\"GET\",status=\"200\"} %.1f\n", s.endpoint, s.total)
+		fmt.Fprintf(&b, "api_requests_total{endpoint=%q,method=\"GET\",status=%q} %.1f\n", s.endpoint, st(s), s.total)
 	}
 	b.WriteString("# HELP api_requests_created Total number of API requests\n# TYPE api_requests_created gauge\n")
 	for _, s := range ss {
-		fmt.Fprintf(&b, "api_requests_created{endpoint=%q,method=\"GET\",status=\"200\"} 1.7e+09\n", s.endpoint)
+		fmt.Fprintf(&b, "api_requests_created{endpoint=%q,method=\"GET\",status=%q} %g\n", s.endpoint, st(s), created(s))
 	}
 	b.WriteString("# HELP api_request_duration_seconds API request duration in seconds\n# TYPE api_request_duration_seconds histogram\n")
 	for _, s := range ss {
@@ -331,16 +375,20 @@ func expo(ss ...ser) string {
 			le string
 			n  float64
 		}{{"0.1", s.b1}, {"0.5", s.b2}, {"+Inf", s.total}} {
-			fmt.Fprintf(&b, "api_request_duration_seconds_bucket{endpoint=%q,method=\"GET\",le=%q} %.1f\n", s.endpoint, bk.le, bk.n)
+			fmt.Fprintf(&b, "api_request_duration_seconds_bucket{endpoint=%q,%s,le=%q} %.1f\n", s.endpoint, hl(s), bk.le, bk.n)
 		}
-		fmt.Fprintf(&b, "api_request_duration_seconds_count{endpoint=%q,method=\"GET\"} %.1f\n", s.endpoint, s.total)
-		fmt.Fprintf(&b, "api_request_duration_seconds_sum{endpoint=%q,method=\"GET\"} 12.5\n", s.endpoint)
+		fmt.Fprintf(&b, "api_request_duration_seconds_count{endpoint=%q,%s} %.1f\n", s.endpoint, hl(s), s.total)
+		fmt.Fprintf(&b, "api_request_duration_seconds_sum{endpoint=%q,%s} 12.5\n", s.endpoint, hl(s))
+	}
+	b.WriteString("# HELP api_request_duration_seconds_created API request duration in seconds\n# TYPE api_request_duration_seconds_created gauge\n")
+	for _, s := range ss {
+		fmt.Fprintf(&b, "api_request_duration_seconds_created{endpoint=%q,%s} %g\n", s.endpoint, hl(s), created(s))
 	}
 	return b.String()
 }
 
 func metricsText(endpoint string, total, b1, b2 float64) string {
-	return expo(ser{endpoint, total, b1, b2})
+	return expo(ser{endpoint: endpoint, total: total, b1: b1, b2: b2})
 }
 
 func TestCounterResetAddsOffset(t *testing.T) {
@@ -377,10 +425,125 @@ func TestCounterResetAddsOffset(t *testing.T) {
 	assert.Equal(t, int(s.served.Load()), rep.Scrapes)
 }
 
+// resetNotes counts the notes saying the server restarted.
+func resetNotes(notes []string) int {
+	n := 0
+	for _, s := range notes {
+		if strings.Contains(s, "counter reset at") || strings.Contains(s, "server restart seen at") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestStatusSeriesAreSummed serves X-Agent's layout, one histogram per
+// status with the smaller series last: the route is their sum, and only the
+// real restart (the sums go down) is a counter reset.
+func TestStatusSeriesAreSummed(t *testing.T) {
+	two := func(ok, limited ser) string {
+		ok.endpoint, ok.status = "/status", "200"
+		limited.endpoint, limited.status = "/status", "429"
+		return expo(ok, limited)
+	}
+	s, base := serveScript(t,
+		two(ser{total: 100, b1: 60, b2: 90}, ser{total: 50, b1: 50, b2: 50}),
+		two(ser{total: 150, b1: 90, b2: 140}, ser{total: 60, b1: 60, b2: 60}),
+		two(ser{total: 20, b1: 10, b2: 18}, ser{total: 5, b1: 5, b2: 5}), // the server restarted
+		two(ser{total: 50, b1: 30, b2: 45}, ser{total: 10, b1: 10, b2: 10}),
+	)
+	m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return s.served.Load() >= 4 }, 5*time.Second, 5*time.Millisecond)
+	rep := m.Stop()
+
+	e, ok := find(rep.Endpoints, "GET", "/status")
+	require.True(t, ok, "%+v %v", rep.Endpoints, rep.Notes)
+	assert.Equal(t, 120.0, e.Requests)
+	assert.Equal(t, map[string]float64{"200": 100, "429": 20}, e.Statuses, "150-100 + 50, 60-50 + 10")
+	// Summed buckets over the run: le=0.1 → (150-110) + 40 = 80, le=0.5 →
+	// (200-140) + 55 = 115, +Inf → (210-150) + 60 = 120.
+	assert.InDelta(t, 75, e.P50.MS, 1e-9)              // rank 60 of 80 in [0, 100]
+	assert.InDelta(t, 100+400*34.0/35, e.P95.MS, 1e-9) // rank 114, 34 of 35 in [100, 500]
+	assert.Equal(t, Quantile{MS: 500, LowerMS: 500, UpperMS: math.Inf(1)}, e.P99)
+	assert.Equal(t, 1, resetNotes(rep.Notes), "one restart, not one per scrape: %v", rep.Notes)
+	assert.Contains(t, strings.Join(rep.Notes, "\n"), "counter reset at")
+}
+
+// TestRestartSignals: a restart after which the counters grew back past
+// their old values is seen from process_start_time_seconds, or else from the
+// series' _created times, and the requests before it are kept.
+func TestRestartSignals(t *testing.T) {
+	start := func(v float64) string {
+		return fmt.Sprintf("# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %g\n", v)
+	}
+	at := func(total, created float64) ser {
+		return ser{endpoint: "/status", total: total, b1: total, b2: total, status: "200", created: created}
+	}
+	cases := []struct {
+		name, signal string
+		texts        []string
+	}{
+		{"process start time", "process_start_time_seconds", []string{
+			expoWith(start(1000), at(100, 1)), expoWith(start(1000), at(150, 1)),
+			expoWith(start(2000), at(170, 1)), // restarted, and already past 150
+			expoWith(start(2000), at(200, 1)),
+		}},
+		{"created times", "api_requests_created", []string{
+			expo(at(100, 1.7e9)), expo(at(150, 1.7e9)),
+			expo(at(170, 1.8e9)),
+			expo(at(200, 1.8e9)),
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, base := serveScript(t, c.texts...)
+			m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond})
+			require.Eventually(t, func() bool { return s.served.Load() >= 4 }, 5*time.Second, 5*time.Millisecond)
+			rep := m.Stop()
+			e, ok := find(rep.Endpoints, "GET", "/status")
+			require.True(t, ok, "%+v %v", rep.Endpoints, rep.Notes)
+			assert.Equal(t, 250.0, e.Requests, "150-100 + 200")
+			assert.Equal(t, map[string]float64{"200": 250}, e.Statuses)
+			require.Equal(t, 1, resetNotes(rep.Notes), "%v", rep.Notes)
+			assert.Contains(t, strings.Join(rep.Notes, "\n"), "("+c.signal+" changed)")
+		})
+	}
+}
+
+// TestUnknownLabelsAreSummed: a label this package does not know (here
+// "instance") splits a route's series; they are summed like the statuses.
+func TestUnknownLabelsAreSummed(t *testing.T) {
+	text := func(a, b float64) string {
+		var sb strings.Builder
+		sb.WriteString("# TYPE api_requests_total counter\n")
+		fmt.Fprintf(&sb, "api_requests_total{endpoint=\"/goals\",instance=\"a\",method=\"get\",status=\"200\"} %g\n", a)
+		fmt.Fprintf(&sb, "api_requests_total{endpoint=\"/goals\",instance=\"b\",method=\"get\",status=\"200\"} %g\n", b)
+		sb.WriteString("# TYPE api_request_duration_seconds histogram\n")
+		for i, n := range []float64{a, b} {
+			inst := string(rune('a' + i))
+			fmt.Fprintf(&sb, "api_request_duration_seconds_bucket{endpoint=\"/goals\",instance=%q,le=\"0.01\",method=\"GET\",status=\"200\"} %g\n", inst, n)
+			fmt.Fprintf(&sb, "api_request_duration_seconds_bucket{endpoint=\"/goals\",instance=%q,le=\"+Inf\",method=\"GET\",status=\"200\"} %g\n", inst, n)
+			fmt.Fprintf(&sb, "api_request_duration_seconds_count{endpoint=\"/goals\",instance=%q,method=\"GET\",status=\"200\"} %g\n", inst, n)
+			fmt.Fprintf(&sb, "api_request_duration_seconds_sum{endpoint=\"/goals\",instance=%q,method=\"GET\",status=\"200\"} 0\n", inst)
+		}
+		return sb.String()
+	}
+	s, base := serveScript(t, text(40, 4), text(50, 14))
+	m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: time.Hour})
+	rep := m.Stop()
+	require.Equal(t, int64(2), s.served.Load())
+	assert.Empty(t, rep.Notes)
+	e, ok := find(rep.Endpoints, "GET", "/goals")
+	require.True(t, ok, "%+v", rep.Endpoints)
+	assert.Equal(t, 20.0, e.Requests)
+	assert.InDelta(t, 5, e.P50.MS, 1e-9, "all 20 in le=0.01")
+}
+
 func TestRawPathsGroupedByTemplate(t *testing.T) {
 	const g1 = "/goals/goal_3fa85f64-5717-4562-b3fc-2c963f66afa6"
 	const g2 = "/goals/goal_9c1d2e3f-0000-4abc-8def-123456789abc"
-	two := func(n1, n2 float64) string { return expo(ser{g1, n1, n1, n1}, ser{g2, n2, n2, n2}) }
+	two := func(n1, n2 float64) string {
+		return expo(ser{endpoint: g1, total: n1, b1: n1, b2: n1}, ser{endpoint: g2, total: n2, b1: n2, b2: n2})
+	}
 	s, base := serveScript(t, two(4, 0), two(10, 5))
 	m := startMon(t, Options{Base: base, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond})
 	require.Eventually(t, func() bool { return s.served.Load() >= 2 }, 5*time.Second, 5*time.Millisecond)

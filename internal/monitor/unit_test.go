@@ -78,7 +78,11 @@ func TestCompareMatching(t *testing.T) {
 	server := []Endpoint{
 		{Method: "GET", Route: "/goals", Requests: 30, P50: q(4)},
 		{Method: "POST", Route: "/goals", Requests: 9},
-		{Method: "GET", Route: "/metrics", Requests: 0, Polls: 12},
+		// Only the monitor's scrapes, with the quantiles a run file from
+		// before they were cleared could carry: no row.
+		{Method: "GET", Route: "/metrics", Requests: 0, Polls: 12, P50: q(1), P95: q(2), P99: q(3)},
+		// Only health polls, but the client hit it too: a row, without the polls' quantiles.
+		{Method: "GET", Route: "/health", Requests: 0, Polls: 20, P50: q(1)},
 		{Method: "GET", Route: "/status", Requests: 80, P50: q(2), P95: q(5), P99: q(9)},
 	}
 	client := []ClientEntry{
@@ -87,7 +91,9 @@ func TestCompareMatching(t *testing.T) {
 		{Method: "GET", Name: "GET /goals (auth)", Requests: 30},
 		{Method: "POST", Name: "/goals (auth)", Requests: 9},
 		{Method: "GET", Name: "GET /healthz (stress)", Requests: 7},
-		{Method: "", Name: "Aggregated", Requests: 126},
+		{Method: "GET", Name: "GET /health", Requests: 2},
+		{Method: "GET", Name: "GET /ready", Requests: 0}, // no request on either side: no row
+		{Method: "", Name: "Aggregated", Requests: 128},
 	}
 	rows := Compare(server, client)
 	require.Len(t, rows, 5, "%+v", rows)
@@ -98,8 +104,8 @@ func TestCompareMatching(t *testing.T) {
 	}{
 		{"GET", "/goals", "GET /goals (auth)", 30, 30},
 		{"POST", "/goals", "/goals (auth)", 9, 9},
+		{"GET", "/health", "GET /health", 0, 2},
 		{"GET", "/healthz", "GET /healthz (stress)", 0, 7},
-		{"GET", "/metrics", "", 0, 0},
 		{"GET", "/status", "GET /status (auth), GET /status", 80, 80},
 	}
 	for i, w := range want {
@@ -109,6 +115,9 @@ func TestCompareMatching(t *testing.T) {
 		assert.Equal(t, w.names, r.ClientName, "row %d", i)
 		assert.Equal(t, w.server, r.ServerRequests, "row %d", i)
 		assert.Equal(t, w.client, r.ClientRequests, "row %d", i)
+	}
+	for _, r := range rows[2:4] {
+		assert.Equal(t, [3]Quantile{}, [3]Quantile{r.ServerP50, r.ServerP95, r.ServerP99}, "%s: no server request, no server quantiles", r.Route)
 	}
 	st := rows[4]
 	assert.Equal(t, [3]float64{2.2, 5.5, 9.9}, [3]float64{st.ClientP50MS, st.ClientP95MS, st.ClientP99MS}, "the busiest entry's percentiles")
