@@ -374,7 +374,7 @@ func TestMetricsAreLabelledByTemplate(t *testing.T) {
 	assert.Contains(t, body, `api_requests_total{endpoint="/goals/{goal_id}",method="DELETE",status="405"} 2`)
 	assert.Contains(t, body, `api_requests_total{endpoint="unmatched",method="GET",status="404"} 1`)
 	assert.Contains(t, body, `api_requests_total{endpoint="/status",method="GET",status="200"} 1`)
-	assert.Contains(t, body, `api_request_duration_seconds_count{endpoint="/status",method="GET"} 1`)
+	assert.Contains(t, body, `api_request_duration_seconds_count{endpoint="/status",method="GET",status="200"} 1`)
 	assert.Contains(t, body, "# TYPE api_request_duration_seconds histogram")
 	assert.NotContains(t, body, "goal_abc")
 }

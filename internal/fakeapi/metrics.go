@@ -27,16 +27,23 @@ func statusSlot(status int) int {
 	return -1
 }
 
-// metrics owns the Server's registry. Series are labelled by route template so
-// their number stays bounded; each series is looked up once and cached, so
-// recording a request is two atomic updates.
+// durationBuckets are X-Agent's bucket bounds for api_request_duration_seconds,
+// in seconds (prometheus_client adds +Inf).
+var durationBuckets = []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 5}
+
+// metrics owns the Server's registry. Its two families have X-Agent's names,
+// labels and buckets: api_requests_total and api_request_duration_seconds,
+// both labelled endpoint, method and status, so that a route is split into
+// one series per status as on the real server. Series are labelled by route
+// template so their number stays bounded; each series is looked up once and
+// cached, so recording a request is two atomic updates.
 type metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 	handler   http.Handler
 	counters  [numRoutes][numMethods][len(statusSlots)]atomic.Pointer[prometheus.Counter]
-	observers [numRoutes][numMethods]atomic.Pointer[prometheus.Observer]
+	observers [numRoutes][numMethods][len(statusSlots)]atomic.Pointer[prometheus.Observer]
 }
 
 // newMetrics registers the two X-Agent API metrics in a fresh registry.
@@ -44,13 +51,13 @@ func newMetrics() (*metrics, error) {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_requests_total",
-		Help: "Total number of API requests",
+		Help: "Total API requests",
 	}, []string{"endpoint", "method", "status"})
 	m.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "api_request_duration_seconds",
-		Help:    "API request duration in seconds",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"endpoint", "method"})
+		Help:    "API request duration",
+		Buckets: durationBuckets,
+	}, []string{"endpoint", "method", "status"})
 	for _, c := range []prometheus.Collector{m.requests, m.durations} {
 		if err := m.reg.Register(c); err != nil {
 			return nil, err
@@ -66,24 +73,25 @@ func newMetrics() (*metrics, error) {
 
 // observe records one answered request.
 func (m *metrics) observe(rt route, meth method, status int, d time.Duration) {
-	if slot := statusSlot(status); slot >= 0 {
-		p := &m.counters[rt][meth][slot]
-		c := p.Load()
-		if c == nil {
-			v := m.requests.WithLabelValues(routeTemplates[rt], methodNames[meth], strconv.Itoa(status))
-			c = &v
-			p.Store(c)
-		}
-		(*c).Inc()
-	} else {
-		m.requests.WithLabelValues(routeTemplates[rt], methodNames[meth], strconv.Itoa(status)).Inc()
+	slot := statusSlot(status)
+	if slot < 0 {
+		code := strconv.Itoa(status)
+		m.requests.WithLabelValues(routeTemplates[rt], methodNames[meth], code).Inc()
+		m.durations.WithLabelValues(routeTemplates[rt], methodNames[meth], code).Observe(d.Seconds())
+		return
 	}
-	p := &m.observers[rt][meth]
-	o := p.Load()
+	c := m.counters[rt][meth][slot].Load()
+	if c == nil {
+		v := m.requests.WithLabelValues(routeTemplates[rt], methodNames[meth], strconv.Itoa(status))
+		c = &v
+		m.counters[rt][meth][slot].Store(c)
+	}
+	(*c).Inc()
+	o := m.observers[rt][meth][slot].Load()
 	if o == nil {
-		v := m.durations.WithLabelValues(routeTemplates[rt], methodNames[meth])
+		v := m.durations.WithLabelValues(routeTemplates[rt], methodNames[meth], strconv.Itoa(status))
 		o = &v
-		p.Store(o)
+		m.observers[rt][meth][slot].Store(o)
 	}
 	(*o).Observe(d.Seconds())
 }
