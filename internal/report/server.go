@@ -28,11 +28,12 @@ func WriteServer(w io.Writer, s *runfile.Server) error {
 			ew.printf("  %s  %-6s %s\n", t.Time.UTC().Format("15:04:05.000"), t.Probe, TransitionText(t))
 		}
 	}
-	if len(s.Rows) > 0 {
+	rows := ServerRows(s)
+	if len(rows) > 0 {
 		ew.printf("Server vs client per route (server quantiles from histogram buckets, [bucket] bounds in ms; the difference is network and queueing)\n")
 		ew.printf("%-7s %-22s %9s %9s  %-22s %10s  %-22s %10s  %-22s %10s\n", "Method", "Route", "server #", "client #",
 			"server p50 [bucket]", "client p50", "server p95 [bucket]", "client p95", "server p99 [bucket]", "client p99")
-		for _, row := range s.Rows {
+		for _, row := range rows {
 			ew.printf("%-7s %-22s %9s %9d  %s %10s  %s %10s  %s %10s\n", row.Method, clip(row.Route, 22),
 				strconv.FormatFloat(row.ServerRequests, 'f', -1, 64), row.ClientRequests,
 				pad(QuantileText(row.ServerP50), 22), clientMS(row, row.ClientP50MS), pad(QuantileText(row.ServerP95), 22), clientMS(row, row.ClientP95MS),
@@ -44,6 +45,23 @@ func WriteServer(w io.Writer, s *runfile.Server) error {
 	}
 	ew.printf("\n")
 	return ew.err
+}
+
+// ServerRows are the rows of the server-versus-client table: those with a
+// request on either side. Run files written before the monitor dropped them
+// have rows for routes only the monitor polled (GET /metrics, 0 and 0, with
+// the scrapes' quantiles); they are left out here too.
+func ServerRows(s *runfile.Server) []monitor.Row {
+	if s == nil {
+		return nil
+	}
+	var out []monitor.Row
+	for _, r := range s.Rows {
+		if r.ServerRequests > 0 || r.ClientRequests > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ServerSummary says what was watched, in one line.
