@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -135,4 +136,43 @@ func TestComparisonTableMarksRegressions(t *testing.T) {
 	assert.Contains(t, out, "Compared with baseline base.json (limits: latency=10%,floor=1ms,rps=10%,failures=1)")
 	assert.Contains(t, out, "REGRESSED: 75% fewer requests/s")
 	assert.Contains(t, out, "not judged: p99 needs 500 requests")
+}
+
+// historyOf records a run in a synctest bubble (exact fake time) and renders
+// its PREFIX_stats_history.csv rows, header left out.
+func historyOf(t *testing.T, run func(rec *stats.Recorder)) [][]string {
+	t.Helper()
+	var rows [][]string
+	synctest.Test(t, func(t *testing.T) {
+		rec := stats.NewRecorder()
+		run(rec)
+		s := rec.Close()
+		rows = parseCSV(t, render(t, func(b *bytes.Buffer) error { return WriteHistoryCSV(b, s) }))[1:]
+	})
+	return rows
+}
+
+// tenPerSecond records 10 requests in the next second, ending exactly on its tick.
+func tenPerSecond(rec *stats.Recorder) {
+	for range 10 {
+		time.Sleep(50 * time.Millisecond)
+		rec.Record(stats.Result{Method: "GET", Name: "/a", Start: time.Now(), Latency: time.Millisecond})
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestHistoryLastRowOfARunEnding4msIntoASecond(t *testing.T) {
+	rows := historyOf(t, func(rec *stats.Recorder) {
+		rec.SetUsers(5)
+		tenPerSecond(rec)
+		tenPerSecond(rec)
+		time.Sleep(4 * time.Millisecond)
+		rec.Record(stats.Result{Method: "GET", Name: "/a", Start: time.Now(), Latency: time.Millisecond})
+		rec.SetUsers(0)
+	})
+	require.Len(t, rows, 2, "the last 4 ms join the second before them")
+	last := rows[1]
+	assert.Equal(t, "5", last[1], "User Count: who ran")
+	assert.Equal(t, "10.956175", last[4], "Requests/s: 11 requests over 1.004 s, not 1 over 4 ms (250/s)")
+	assert.Equal(t, "21", last[17], "Total Request Count")
 }

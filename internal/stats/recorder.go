@@ -25,6 +25,7 @@ type Recorder struct {
 	ctl     chan func(*state)
 	done    chan struct{}
 	users   atomic.Int64
+	peak    atomic.Int64 // the most users running at once in the current interval
 	closeMu sync.Once
 	final   Snapshot
 	now     func() time.Time
@@ -56,6 +57,7 @@ type state struct {
 	agg        *track         // the aggregate's time series
 	tracks     map[Key]*track // each entry's, with WithEntryHistory
 	ivStart    time.Time      // start of the current interval
+	lastSecs   float64        // length of the last closed interval, in seconds
 }
 
 type failKey struct{ method, name, err string }
@@ -103,8 +105,33 @@ func (r *Recorder) Exception(message, traceback string) {
 	r.exc <- Exception{Message: message, Traceback: traceback, Count: 1}
 }
 
-// SetUsers records the current number of running users.
-func (r *Recorder) SetUsers(n int) { r.users.Store(int64(n)) }
+// SetUsers records the current number of running users. A time-series point
+// shows the most users that ran at once in its interval, so the runner's
+// SetUsers(0) after the last user ended does not erase the users of the
+// interval it ends.
+func (r *Recorder) SetUsers(n int) {
+	r.users.Store(int64(n))
+	r.raisePeak(int64(n))
+}
+
+func (r *Recorder) raisePeak(n int64) {
+	for {
+		p := r.peak.Load()
+		if n <= p || r.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// takePeak returns the current interval's peak and starts the next interval's
+// at the users running now.
+func (r *Recorder) takePeak() int {
+	p := r.peak.Swap(r.users.Load())
+	// A SetUsers between the Load and the Swap raised the old peak: raise the
+	// new one to what runs now.
+	r.raisePeak(r.users.Load())
+	return int(p)
+}
 
 // Users is the current number of running users.
 func (r *Recorder) Users() int { return int(r.users.Load()) }
@@ -249,19 +276,42 @@ func (st *state) addException(e Exception) {
 	x.Count += e.Count
 }
 
-// closeInterval appends the current interval to the time series. A final partial
-// interval is kept only when it saw requests.
+// minRateSpan is the shortest time a rate is taken over: a run shorter than
+// that (with a one-second interval) reports its requests per minRateSpan
+// rather than extrapolating a few requests in a few milliseconds to hundreds a
+// second.
+const minRateSpan = 100 * time.Millisecond
+
+// closeInterval appends the current interval to the time series. A final
+// partial interval is kept only when it saw requests; when it is shorter than
+// the interval and a point precedes it, it joins that point (see track.join),
+// so the series never shows a few requests over a few milliseconds as a
+// whole second's rate.
 func (r *Recorder) closeInterval(st *state, now time.Time, final bool) {
 	secs := now.Sub(st.ivStart).Seconds()
 	if secs <= 0 || (final && st.agg.ivReq == 0) {
 		return
 	}
-	users := r.Users()
-	st.agg.close(now, secs, users, st.total)
-	for k, t := range st.tracks {
-		t.close(now, secs, users, st.entries[k])
+	users := r.takePeak()
+	join := final && secs < r.tick.Seconds() && len(st.agg.series) > 0
+	switch {
+	case join:
+		secs += st.lastSecs
+	case final:
+		secs = max(secs, min(r.tick/10, minRateSpan).Seconds())
 	}
-	st.ivStart = now
+	closeTrack := func(t *track, cum *Entry) {
+		if join {
+			t.join(now, secs, users, cum)
+		} else {
+			t.close(now, secs, users, cum)
+		}
+	}
+	closeTrack(st.agg, st.total)
+	for k, t := range st.tracks {
+		closeTrack(t, st.entries[k])
+	}
+	st.ivStart, st.lastSecs = now, secs
 }
 
 // Ticks returns the intervals from index from on, with their entry points when

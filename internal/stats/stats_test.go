@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -116,26 +117,27 @@ func TestMergeEqualsOneHistogramOfAllSamples(t *testing.T) {
 }
 
 func TestTimeSeriesOnePointPerInterval(t *testing.T) {
-	t.Parallel()
-	rec := NewRecorder(WithInterval(20 * time.Millisecond))
-	rec.SetUsers(3)
-	for range 5 {
-		rec.Record(res("/t", time.Millisecond, ""))
-		time.Sleep(25 * time.Millisecond)
-	}
-	snap := rec.Close()
-	require.GreaterOrEqual(t, len(snap.Series), 3)
-	var total int64
-	for i, p := range snap.Series {
-		total += p.Requests
-		assert.Equal(t, 3, p.Users)
-		if i > 0 {
-			assert.True(t, p.Time.After(snap.Series[i-1].Time))
-			assert.GreaterOrEqual(t, p.TotalRequests, snap.Series[i-1].TotalRequests)
+	synctest.Test(t, func(t *testing.T) {
+		rec := NewRecorder(WithInterval(20 * time.Millisecond))
+		rec.SetUsers(3)
+		for range 5 {
+			rec.Record(res("/t", time.Millisecond, ""))
+			time.Sleep(25 * time.Millisecond)
 		}
-	}
-	assert.EqualValues(t, 5, total, "every request lands in exactly one interval")
-	assert.EqualValues(t, 5, snap.Series[len(snap.Series)-1].TotalRequests)
+		snap := rec.Close()
+		require.Len(t, snap.Series, 6, "ticks at 20, 40 … 120 ms")
+		var total int64
+		for i, p := range snap.Series {
+			total += p.Requests
+			assert.Equal(t, 3, p.Users)
+			if i > 0 {
+				assert.True(t, p.Time.After(snap.Series[i-1].Time))
+				assert.GreaterOrEqual(t, p.TotalRequests, snap.Series[i-1].TotalRequests)
+			}
+		}
+		assert.EqualValues(t, 5, total, "every request lands in exactly one interval")
+		assert.EqualValues(t, 5, snap.Series[len(snap.Series)-1].TotalRequests)
+	})
 }
 
 func TestConcurrentRecordAndSnapshot(t *testing.T) {

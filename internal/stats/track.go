@@ -51,7 +51,10 @@ type track struct {
 	ivResponse *hdrhistogram.Histogram // nil while the clocks agree in this interval
 	ivReq      int64
 	ivFail     int64
-	series     []Point
+	// The last closed interval's histograms, for join: prev is its slot of
+	// the window, which keeps its values until RecentWindow-1 more rotations.
+	prev, prevResponse *hdrhistogram.Histogram
+	series             []Point
 }
 
 func newTrack() *track {
@@ -70,17 +73,49 @@ func (t *track) add(r *Result) {
 // entry's cumulative statistics) and starts the next interval.
 func (t *track) close(now time.Time, secs float64, users int, cum *Entry) {
 	cur := t.win.Current
+	p := t.point(now, secs, users, t.ivReq, t.ivFail, cur, responseHist(cur, t.ivResponse), cum)
+	t.series = append(t.series, p)
+	t.prev, t.prevResponse = cur, t.ivResponse
+	t.next()
+}
+
+// join ends a short final interval by merging it into the last point, which
+// then covers both intervals, secs seconds in all, up to now: the requests
+// and failures add up, the rates are over secs, the interval percentiles are
+// those of both intervals' samples, users the more of the two. A track with
+// no point yet (an entry first seen in the final interval) gets one over secs.
+func (t *track) join(now time.Time, secs float64, users int, cum *Entry) {
+	n := len(t.series)
+	if n == 0 || t.prev == nil {
+		t.close(now, secs, users, cum)
+		return
+	}
+	last := t.series[n-1]
+	cur := t.win.Current
+	service := t.prev.Clone()
+	service.Merge(cur)
+	response := responseHist(t.prev, t.prevResponse).Clone()
+	response.Merge(responseHist(cur, t.ivResponse))
+	t.series[n-1] = t.point(now, secs, max(users, last.Users), last.Requests+t.ivReq, last.Failures+t.ivFail,
+		service, response, cum)
+	t.prev, t.prevResponse = nil, nil
+	t.next()
+}
+
+// point is the point of an interval of secs seconds ending at now with these
+// counts and histograms; the recent percentiles are the window's.
+func (t *track) point(now time.Time, secs float64, users int, req, fail int64, service, response *hdrhistogram.Histogram, cum *Entry) Point {
 	p := Point{
 		Time:          now,
 		Users:         users,
-		Requests:      t.ivReq,
-		Failures:      t.ivFail,
-		RPS:           float64(t.ivReq) / secs,
-		FailPS:        float64(t.ivFail) / secs,
-		P50MS:         quantileMS(cur, 50),
-		P95MS:         quantileMS(cur, 95),
-		RespP50MS:     quantileMS(responseHist(cur, t.ivResponse), 50),
-		RespP95MS:     quantileMS(responseHist(cur, t.ivResponse), 95),
+		Requests:      req,
+		Failures:      fail,
+		RPS:           float64(req) / secs,
+		FailPS:        float64(fail) / secs,
+		P50MS:         quantileMS(service, 50),
+		P95MS:         quantileMS(service, 95),
+		RespP50MS:     quantileMS(response, 50),
+		RespP95MS:     quantileMS(response, 95),
 		TotalRequests: cum.Requests,
 		TotalFailures: cum.Failures,
 		TotalMedianMS: cum.ServiceMS(50),
@@ -94,7 +129,11 @@ func (t *track) close(now time.Time, secs float64, users int, cum *Entry) {
 			p.RecentMS[i] = float64(v) / usPerMillis
 		}
 	}
-	t.series = append(t.series, p)
+	return p
+}
+
+// next starts the next interval.
+func (t *track) next() {
 	t.win.Rotate()
 	t.ivResponse = nil
 	t.ivReq, t.ivFail = 0, 0

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -43,29 +44,33 @@ func TestRecentPercentilesForgetIntervalsOlderThanTheWindow(t *testing.T) {
 }
 
 func TestEntryHistoryTicksAlignWithTheAggregate(t *testing.T) {
-	t.Parallel()
-	rec := NewRecorder(WithInterval(10*time.Millisecond), WithEntryHistory())
-	rec.Record(res("/a", time.Millisecond, ""))
-	// Wait for at least one interval to close, counting ticks instead of timing them.
-	require.Eventually(t, func() bool { return len(rec.Ticks(0)) >= 1 }, 5*time.Second, time.Millisecond)
-	rec.Record(res("/b", 2*time.Millisecond, "boom"))
-	snap := rec.Close()
-	ticks := snap.Ticks()
-	require.Equal(t, len(snap.Series), len(ticks))
-	require.GreaterOrEqual(t, len(ticks), 2)
-	assert.Len(t, ticks[0].Entries, 1, "only /a existed at the first tick")
-	last := ticks[len(ticks)-1]
-	require.Len(t, last.Entries, 2)
-	assert.Equal(t, "/a", last.Entries[0].Name)
-	assert.Equal(t, "/b", last.Entries[1].Name)
-	assert.EqualValues(t, 1, last.Entries[1].TotalFailures)
-	assert.Equal(t, last.Total.Time, last.Entries[1].Time)
-	var n int64
-	for _, tk := range ticks {
-		n += tk.Total.Requests
-	}
-	assert.EqualValues(t, 2, n)
-	assert.Len(t, rec.Ticks(len(ticks)-1), 1, "Ticks(from) after Close reads the final snapshot")
+	synctest.Test(t, func(t *testing.T) {
+		rec := NewRecorder(WithInterval(10*time.Millisecond), WithEntryHistory())
+		rec.Record(res("/a", time.Millisecond, ""))
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait() // the first interval is closed
+		require.Len(t, rec.Ticks(0), 1)
+		rec.Record(res("/b", 2*time.Millisecond, "boom"))
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		snap := rec.Close()
+		ticks := snap.Ticks()
+		require.Equal(t, len(snap.Series), len(ticks))
+		require.Len(t, ticks, 2)
+		assert.Len(t, ticks[0].Entries, 1, "only /a existed at the first tick")
+		last := ticks[len(ticks)-1]
+		require.Len(t, last.Entries, 2)
+		assert.Equal(t, "/a", last.Entries[0].Name)
+		assert.Equal(t, "/b", last.Entries[1].Name)
+		assert.EqualValues(t, 1, last.Entries[1].TotalFailures)
+		assert.Equal(t, last.Total.Time, last.Entries[1].Time)
+		var n int64
+		for _, tk := range ticks {
+			n += tk.Total.Requests
+		}
+		assert.EqualValues(t, 2, n)
+		assert.Len(t, rec.Ticks(len(ticks)-1), 1, "Ticks(from) after Close reads the final snapshot")
+	})
 }
 
 func TestWithoutEntryHistoryEntriesHaveNoSeries(t *testing.T) {
