@@ -239,7 +239,7 @@ func newHTMLPage(run runfile.Run) htmlPage {
 			p.Server.Timeline = append(p.Server.Timeline, htmlTransition{Time: t.Time.UTC().Format("15:04:05.000"), Probe: t.Probe,
 				Text: TransitionText(t), Bad: t.Status != monitor.StatusHealthy && t.Status != monitor.StatusReady})
 		}
-		for _, r := range sv.Rows {
+		for _, r := range ServerRows(sv) {
 			p.Server.Rows = append(p.Server.Rows, htmlServerRow{Method: r.Method, Route: r.Route, Client: r.ClientName,
 				ServerN: strconv.FormatFloat(r.ServerRequests, 'f', -1, 64), ClientN: r.ClientRequests,
 				Cells: []string{QuantileText(r.ServerP50), clientMS(r, r.ClientP50MS), QuantileText(r.ServerP95), clientMS(r, r.ClientP95MS),
