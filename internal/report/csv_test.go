@@ -176,3 +176,24 @@ func TestHistoryLastRowOfARunEnding4msIntoASecond(t *testing.T) {
 	assert.Equal(t, "10.956175", last[4], "Requests/s: 11 requests over 1.004 s, not 1 over 4 ms (250/s)")
 	assert.Equal(t, "21", last[17], "Total Request Count")
 }
+
+func TestHistoryKeepsTheRowsBeforeAStatisticsReset(t *testing.T) {
+	rows := historyOf(t, func(rec *stats.Recorder) {
+		rec.SetUsers(2)
+		tenPerSecond(rec)
+		tenPerSecond(rec)
+		time.Sleep(time.Millisecond)
+		rec.ResetStats()
+		time.Sleep(999 * time.Millisecond)
+		tenPerSecond(rec)
+		synctest.Wait()
+	})
+	require.Len(t, rows, 4, "every second of the run")
+	var totals, rps []string
+	for _, r := range rows {
+		rps, totals = append(rps, r[4]), append(totals, r[17])
+	}
+	assert.Equal(t, []string{"10", "20", "0", "10"}, totals, "cumulative columns restart at the reset")
+	assert.Equal(t, []string{"10.000000", "10.000000", "0.000000", "10.000000"}, rps)
+	assert.Equal(t, "N/A", rows[2][6], "no request since the reset yet")
+}

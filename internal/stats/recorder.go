@@ -30,7 +30,8 @@ type Recorder struct {
 	final   Snapshot
 	now     func() time.Time
 	tick    time.Duration
-	history bool // keep each entry's time series
+	history bool         // keep each entry's time series
+	ticker  *time.Ticker // owned by the aggregator goroutine
 }
 
 // Option configures a Recorder.
@@ -48,7 +49,8 @@ func WithInterval(d time.Duration) Option { return func(r *Recorder) { r.tick = 
 func WithEntryHistory() Option { return func(r *Recorder) { r.history = true } }
 
 type state struct {
-	start      time.Time
+	start      time.Time // of the statistics: the run's start or the last ResetStats
+	resetAt    time.Time // the last ResetStats; zero when there was none
 	entries    map[Key]*Entry
 	total      *Entry // the aggregate, kept live for the time series' cumulative columns
 	failures   map[failKey]*Failure
@@ -76,6 +78,7 @@ func NewRecorder(opts ...Option) *Recorder {
 		o(r)
 	}
 	st := r.newState()
+	r.ticker = time.NewTicker(r.tick)
 	go r.loop(st)
 	return r
 }
@@ -148,11 +151,48 @@ func (r *Recorder) Snapshot() Snapshot {
 	}
 }
 
-// Reset clears the statistics and restarts the clock, as Locust's reset button does.
+// Reset discards everything recorded, the time series included, and starts the
+// run again now: statistics, series and intervals begin at the call, as if
+// the Recorder had just been made. It is for the start of the load (to drop
+// what came before it); Locust's "Reset stats" in the middle of a run is
+// ResetStats.
 func (r *Recorder) Reset() {
+	r.control(func(st *state) {
+		*st = *r.newState()
+		r.peak.Store(r.users.Load())
+		r.ticker.Reset(r.tick) // the first interval is a whole one
+	})
+}
+
+// ResetStats is Locust's "Reset stats": it clears the entries' statistics (each
+// entry stays, with no requests, as in Locust's table), the aggregate, the
+// failures and the exceptions, and restarts the statistics' clock, so a
+// Snapshot's Start is the reset and its rates and percentiles cover what came
+// after it (Snapshot.ResetAt says when). The time series is kept: points
+// before the reset stay as they were, and the cumulative figures of the
+// points after it (TotalRequests, TotalMedianMS…) count from the reset. The
+// interval in progress is not cut: its requests, rate and percentiles are
+// those of the whole interval, and the recent percentiles keep their window.
+func (r *Recorder) ResetStats() {
+	r.control(func(st *state) {
+		now := r.now()
+		st.start, st.resetAt = now, now
+		for k := range st.entries {
+			st.entries[k] = newEntry(k.Method, k.Name)
+		}
+		st.total = newEntry("", TotalName)
+		st.failures = make(map[failKey]*Failure)
+		st.exceptions = make(map[string]*Exception)
+		st.excOrder = nil
+	})
+}
+
+// control runs f on the aggregator's state, after every queued result; after
+// Close it does nothing.
+func (r *Recorder) control(f func(*state)) {
 	ok := make(chan struct{})
 	select {
-	case r.ctl <- func(st *state) { *st = *r.newState(); close(ok) }:
+	case r.ctl <- func(st *state) { f(st); close(ok) }:
 		<-ok
 	case <-r.done:
 	}
@@ -170,7 +210,7 @@ func (r *Recorder) Close() Snapshot {
 
 func (r *Recorder) loop(st *state) {
 	defer close(r.done)
-	ticker := time.NewTicker(r.tick)
+	ticker := r.ticker
 	defer ticker.Stop()
 	for {
 		select {
@@ -347,11 +387,12 @@ func (s Snapshot) ticksFrom(from int) []Tick {
 
 func (r *Recorder) snapshot(st *state) Snapshot {
 	s := Snapshot{
-		Start:  st.start,
-		End:    r.now(),
-		Users:  r.Users(),
-		Total:  st.total.Clone(),
-		Series: append([]Point(nil), st.agg.series...),
+		Start:   st.start,
+		ResetAt: st.resetAt,
+		End:     r.now(),
+		Users:   r.Users(),
+		Total:   st.total.Clone(),
+		Series:  append([]Point(nil), st.agg.series...),
 	}
 	s.Entries = make([]Entry, 0, len(st.entries))
 	for k, e := range st.entries {

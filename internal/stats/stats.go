@@ -237,9 +237,16 @@ type Exception struct {
 
 // Snapshot is the state of a run's statistics at one moment.
 type Snapshot struct {
-	Start      time.Time
-	End        time.Time
-	Users      int
+	// Start is when the statistics began: the run's start or, after
+	// Recorder.ResetStats, the reset. Entries, Total, Failures, Exceptions and
+	// the rates over Duration cover Start to End; Series covers the whole run,
+	// so points before a reset are timed before Start.
+	Start time.Time
+	End   time.Time
+	// ResetAt is when Recorder.ResetStats last cleared the statistics (equal
+	// to Start then); zero when they never were.
+	ResetAt    time.Time
+	Users      int     // running at End
 	Entries    []Entry // sorted by name, then method
 	Total      Entry   // the aggregate, Name "Aggregated"
 	Failures   []Failure
