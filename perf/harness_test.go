@@ -438,7 +438,7 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	run := newRun(p, host, sum, snap)
 	run.Meta.StartLate, run.Meta.Cancelled = late, filter.cancelled.Load()
 	run.Generator = judgeGenerator(p, sum, lag, rt)
-	run.Server = stopWatching(snap)
+	run.Server = stopWatching(snap, sum.Reason == runner.StopRequested)
 	evaluate(t, p, sum, &run)
 	ui.finish(run)
 	reports.write(func() {

@@ -20,7 +20,8 @@ import (
 
 // holdingServer serves the fake, but holds GET /status and GET /goals until
 // the client gives up (or 30 s pass), as a stalled server does; held reports
-// each request it starts holding.
+// each request it starts holding. Once three are held, it holds everything
+// (the monitor's /health, /ready and /metrics too).
 func holdingServer(t *testing.T) (url string, held <-chan struct{}) {
 	t.Helper()
 	f, err := fakeapi.New(fakeapi.DefaultOptions())
@@ -28,11 +29,12 @@ func holdingServer(t *testing.T) (url string, held <-chan struct{}) {
 		t.Fatal(err)
 	}
 	ch := make(chan struct{}, 1024)
+	var holding atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && (r.URL.Path == "/status" || r.URL.Path == "/goals") {
-			select {
-			case ch <- struct{}{}:
-			default:
+		load := r.Method == http.MethodGet && (r.URL.Path == "/status" || r.URL.Path == "/goals")
+		if load || holding.Load() >= 3 {
+			if load && holding.Add(1) <= 3 {
+				ch <- struct{}{}
 			}
 			select {
 			case <-r.Context().Done():
@@ -51,7 +53,7 @@ func holdingServer(t *testing.T) (url string, held <-chan struct{}) {
 func startInterruptible(t *testing.T, url, prefix string, held <-chan struct{}) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.short", "-test.v", "-test.count=1",
-		"-test.run", "^TestLoadLight$", "-host", url, "-duration", "60s", "-metrics-every", "0",
+		"-test.run", "^TestLoadLight$", "-host", url, "-duration", "60s", "-metrics-every", "1s",
 		"-csv", prefix, "-json-file", prefix+".json")
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out

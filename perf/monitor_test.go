@@ -17,21 +17,32 @@ import (
 	"github.com/xagent/perfharness/internal/stats"
 )
 
+// interruptedWatch bounds the server watch's stop after a stop request: the
+// reports must come at once, whatever the server does.
+const interruptedWatch = 250 * time.Millisecond
+
 // watch starts polling the server's health and scraping its metrics, out of
 // band of the load; stop returns the server's view, nil when both are off.
-func watch(ctx context.Context, host string) (stop func(stats.Snapshot) *runfile.Server) {
+// After an interrupt (interrupted true) it waits for the server at most
+// interruptedWatch.
+func watch(ctx context.Context, host string) (stop func(snap stats.Snapshot, interrupted bool) *runfile.Server) {
 	health := orOff(flagHealthEvery.orDefault(monitor.DefaultHealthEvery))
 	metrics := orOff(flagMetricsEvery.orDefault(monitor.DefaultMetricsEvery))
+	off := func(stats.Snapshot, bool) *runfile.Server { return nil }
 	if health < 0 && metrics < 0 {
-		return func(stats.Snapshot) *runfile.Server { return nil }
+		return off
 	}
 	m, err := monitor.Start(ctx, monitor.Options{Base: host, HealthEvery: health, MetricsEvery: metrics, Insecure: *flagInsecure})
 	if err != nil {
 		fmt.Printf("note: the server is not watched: %v\n", err)
-		return func(stats.Snapshot) *runfile.Server { return nil }
+		return off
 	}
-	return func(snap stats.Snapshot) *runfile.Server {
-		rep := m.Stop()
+	return func(snap stats.Snapshot, interrupted bool) *runfile.Server {
+		var limit time.Duration
+		if interrupted {
+			limit = interruptedWatch
+		}
+		rep := m.StopWithin(limit)
 		return &runfile.Server{HealthEvery: health, MetricsEvery: metrics, Report: rep, Rows: serverRows(rep.Endpoints, snap)}
 	}
 }
@@ -118,7 +129,7 @@ func TestServerRowsAreTheLoadOnly(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no /health and /ready polls in 30s")
 	}
-	sv := stop(rec.Close())
+	sv := stop(rec.Close(), false)
 	if sv == nil {
 		t.Fatal("not watched")
 	}

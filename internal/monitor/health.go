@@ -53,6 +53,9 @@ type probeState struct {
 func (m *Monitor) poll(probe string) bool {
 	u := m.urls[probe]
 	code, body, err := m.get(m.healthClient, u, "application/json", maxHealthBody)
+	if code == 0 && m.cut.Load() {
+		return false // cancelled by StopWithin: says nothing of the server
+	}
 	now := time.Now()
 	t := Transition{Time: now, Probe: probe, HTTPStatus: code}
 	if code == 0 {

@@ -101,6 +101,9 @@ func (m *Monitor) scrape(baseline bool) bool {
 	snap := maps.Clone(m.polls)
 	m.mu.Unlock()
 	code, body, err := m.get(m.metricsClient, u, acceptText+"*/*;q=0.1", maxMetricsBody)
+	if code == 0 && m.cut.Load() {
+		return false // cancelled by StopWithin: the note says so
+	}
 	now := time.Now()
 	var fams map[string]*dto.MetricFamily
 	problem := ""

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -98,6 +99,8 @@ type Monitor struct {
 	o             Options
 	ctx           context.Context // the caller's: its end stops the polling loops
 	reqCtx        context.Context // ctx without its cancellation: in-flight polls finish
+	cutShort      context.CancelFunc // cancels reqCtx: StopWithin's limit passed
+	cut           atomic.Bool        // the limit passed: polls in flight were cancelled
 	healthClient  *http.Client
 	metricsClient *http.Client
 	urls          map[string]*url.URL // "health", "ready", "metrics"
@@ -148,10 +151,12 @@ func Start(ctx context.Context, o Options) (*Monitor, error) {
 	// connection of their own, so that consecutive scrapes are served in order
 	// on it and each scrape sees the server's count of the previous one.
 	healthTr, metricsTr := newTransport(2), newTransport(1)
+	reqCtx, cutShort := context.WithCancel(context.WithoutCancel(ctx))
 	m := &Monitor{
 		o:             o,
+		reqCtx:        reqCtx,
+		cutShort:      cutShort,
 		ctx:           ctx,
-		reqCtx:        context.WithoutCancel(ctx),
 		healthClient:  &http.Client{Transport: healthTr},
 		metricsClient: &http.Client{Transport: metricsTr},
 		urls: map[string]*url.URL{
@@ -237,8 +242,19 @@ func (m *Monitor) loop(every time.Duration, immediate bool, f func() bool) {
 // Stop stops polling, waits for polls in flight, takes a final /metrics scrape
 // and returns the report. It is safe to call more than once; later calls
 // return the same report.
-func (m *Monitor) Stop() Report {
+func (m *Monitor) Stop() Report { return m.StopWithin(0) }
+
+// StopWithin is Stop bounded in time, for an interrupted run that must report
+// now whatever the server does: the polls in flight and the final scrape get
+// at most limit (0: no bound, each its own timeout), then they are cancelled
+// and a note says the server's figures end at the last scrape that answered.
+func (m *Monitor) StopWithin(limit time.Duration) Report {
 	m.stopOnce.Do(func() {
+		if limit > 0 {
+			t := time.AfterFunc(limit, func() { m.cut.Store(true); m.cutShort() })
+			defer t.Stop()
+		}
+		defer m.cutShort()
 		close(m.stopCh)
 		m.wg.Wait()
 		if m.o.MetricsEvery > 0 {
@@ -248,6 +264,11 @@ func (m *Monitor) Stop() Report {
 			if !disabled {
 				m.scrape(false)
 			}
+		}
+		if m.cut.Load() {
+			m.mu.Lock()
+			m.notes.add(fmt.Sprintf("stopped within %v (the run was interrupted): the polls still in flight were cancelled, so the server's figures end at the last scrape that answered", limit))
+			m.mu.Unlock()
 		}
 		end := time.Now()
 		m.healthClient.CloseIdleConnections()

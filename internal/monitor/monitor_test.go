@@ -699,3 +699,45 @@ func TestHeaderIsSent(t *testing.T) {
 	m.Stop()
 	assert.Equal(t, "Bearer xyz", got.Load())
 }
+
+// An interrupted run stops the monitor within a bound, whatever the server
+// does: a server that stalls every poll after the baseline scrape holds
+// Stop for its 2 s timeouts; StopWithin gives up at its limit, says so, and
+// records no false "unreachable" transition for the polls it cancelled.
+func TestStopWithinBoundsAStalledServer(t *testing.T) {
+	var stalled atomic.Bool
+	held := make(chan struct{}, 16)
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stalled.Load() {
+			select {
+			case held <- struct{}{}:
+			default:
+			}
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		if r.URL.Path == "/metrics" {
+			_, _ = io.WriteString(w, "# TYPE api_requests_total counter\napi_requests_total{endpoint=\"/status\",method=\"GET\",status=\"200\"} 1\n")
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"healthy"}`)
+	}))
+	t.Cleanup(func() { close(release); ts.Close() })
+	m, err := Start(context.Background(), Options{Base: ts.URL, HealthEvery: 10 * time.Millisecond, MetricsEvery: time.Hour})
+	require.NoError(t, err)
+	stalled.Store(true)
+	<-held // a poll is in flight and held
+	start := time.Now()
+	rep := m.StopWithin(100 * time.Millisecond)
+	took := time.Since(start)
+	// Far below the 2 s poll timeout plus the 2 s final scrape an unbounded Stop waits.
+	assert.Less(t, took, 1500*time.Millisecond, "StopWithin must not wait for the stalled server")
+	assert.Contains(t, strings.Join(rep.Notes, "\n"), "stopped within 100ms (the run was interrupted)")
+	for _, tr := range rep.Transitions {
+		assert.NotEqual(t, StatusUnreachable, tr.Status, "a cancelled poll is not the server being unreachable: %+v", tr)
+	}
+}
