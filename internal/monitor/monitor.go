@@ -97,8 +97,8 @@ type Report struct {
 // Monitor polls a server until Stop.
 type Monitor struct {
 	o             Options
-	ctx           context.Context // the caller's: its end stops the polling loops
-	reqCtx        context.Context // ctx without its cancellation: in-flight polls finish
+	ctx           context.Context    // the caller's: its end stops the polling loops
+	reqCtx        context.Context    // ctx without its cancellation: in-flight polls finish
 	cutShort      context.CancelFunc // cancels reqCtx: StopWithin's limit passed
 	cut           atomic.Bool        // the limit passed: polls in flight were cancelled
 	healthClient  *http.Client
