@@ -20,12 +20,14 @@
 //     each entry's) are aligned on the wall-clock second: the points of all
 //     segments whose time falls in the same second (UTC, truncated) make one
 //     point, timed at the latest of them (a segment's own points in one
-//     second, e.g. a short final interval, merge first). Users, requests,
-//     failures and the rates add up; a segment with a gap (no point in a
-//     second between two of its points) still counts its users, one that has
-//     ended does not. The cumulative columns are exact: a segment with no point
-//     in that second contributes its latest earlier point (carried forward),
-//     so TotalRequests and TotalFailures add up, TotalMinMS and TotalMaxMS are
+//     second, e.g. a short final interval, merge first, with the most users
+//     of any of them). Users, requests, failures and the rates add up: a
+//     second's users are the sum of the users each segment ran in that second;
+//     a segment with a gap (no point in a second between two of its points)
+//     still counts its users, one that has not started or has ended does not.
+//     The cumulative columns are exact: a segment with no point in that
+//     second contributes its latest earlier point (carried forward), so
+//     TotalRequests and TotalFailures add up, TotalMinMS and TotalMaxMS are
 //     the minimum and maximum, and TotalAvgMS and TotalAvgBytes are
 //     request-weighted means (exact up to rounding).
 //   - Per-second percentiles of a merged series (P50MS, P95MS, RespP50MS,
@@ -38,6 +40,12 @@
 //     of the segments', a conservative bound rather than the percentile of the
 //     merged lags (a run file keeps no lag histogram); Lag.MaxMS is exact. The
 //     runtime's latencies, pauses and CPU use are likewise the worst segment's.
+//
+// Meta.Users is what ran: the most users of the merged series (the segments'
+// users summed second by second), not the sum of the users the segments asked
+// for, which a ramp that never finished or segments that did not overlap in
+// time never reached. Without users in the series (a run file without a
+// series) it is that sum. Meta.SpawnRate is the sum of the segments'.
 //
 // Checks, alerts, the verdict and the baseline comparison are left empty: the
 // caller grades the merged run again. Server is nil: every segment watched the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xagent/perfharness/internal/runfile"
+	"github.com/xagent/perfharness/internal/stats"
 )
 
 // Named is one run file and the name errors and warnings call it by, e.g. its path.
@@ -77,6 +78,9 @@ func Files(named []Named) (runfile.Run, []string, error) {
 	snap, err := mergeStats(in, meta.EntryHistory)
 	if err != nil {
 		return runfile.Run{}, nil, err
+	}
+	if peak := peakUsers(snap.Series); peak > 0 {
+		meta.Users = peak
 	}
 	for _, p := range in {
 		if p.run.Server != nil {
@@ -244,7 +248,7 @@ func mergeMeta(in []part, covered map[int]bool, n int) (runfile.Meta, []string) 
 	seenClass := make(map[string]bool)
 	for _, p := range in {
 		pm := p.run.Meta
-		m.Users += pm.Users
+		m.Users += pm.Users // what the segments asked for; Files replaces it with what their series show ran
 		m.SpawnRate += pm.SpawnRate
 		m.Start = minTime(m.Start, pm.Start)
 		m.End = maxTime(m.End, pm.End)
@@ -293,6 +297,16 @@ func mergeMeta(in []part, covered map[int]bool, n int) (runfile.Meta, []string) 
 		m.Segment = formatSegment(idx, n)
 	}
 	return m, warnings
+}
+
+// peakUsers is the most users the series shows running at once: in a merged
+// series, the most the segments ran together in one second.
+func peakUsers(series []stats.Point) int {
+	peak := 0
+	for _, p := range series {
+		peak = max(peak, p.Users)
+	}
+	return peak
 }
 
 func mergeGenerator(in []part) runfile.Generator {

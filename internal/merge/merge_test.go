@@ -295,6 +295,46 @@ func TestSeriesMergesPointsOfOneSegmentInTheSameSecond(t *testing.T) {
 	assert.Equal(t, 60.0, p.TotalMaxMS)
 }
 
+func TestSeriesKeepsTheUsersOfAShortFinalPointsSecond(t *testing.T) {
+	// An older run file: its final partial point shows the 0 users the runner
+	// set after the last user ended.
+	s := []stats.Point{
+		pt(1200, 4, 12, 0, 10, 12, 0, 10, 1, 20),
+		pt(1204, 0, 1, 0, 10, 13, 0, 10, 1, 20),
+	}
+	got, _, err := Runs([]runfile.Run{segRun("1/2", consistentSnap(s))})
+	require.NoError(t, err)
+	require.Len(t, got.Stats.Series, 1)
+	assert.Equal(t, 4, got.Stats.Series[0].Users)
+	assert.Equal(t, 4, got.Meta.Users)
+}
+
+// TestMergedUsersAreWhatRan is a run of 100 users over two segments (50
+// each) whose ramp never finished: each reached 25, and segment 2 started
+// when segment 1 was ending. The merged run ran 35 users at most, not the 100
+// the segments asked for.
+func TestMergedUsersAreWhatRan(t *testing.T) {
+	series := func(startMS int, users ...int) []stats.Point {
+		var out []stats.Point
+		for i, u := range users {
+			out = append(out, pt(startMS+1000*i, u, 10, 0, 5, int64(10*(i+1)), 0, 5, 1, 9))
+		}
+		return out
+	}
+	s1 := series(1300, 20, 25, 25)
+	s2 := series(3600, 10, 25, 25)
+	r1, r2 := segRun("1/2", consistentSnap(s1)), segRun("2/2", consistentSnap(s2))
+	r1.Meta.Users, r2.Meta.Users = 50, 50
+	got, _, err := Runs([]runfile.Run{r1, r2})
+	require.NoError(t, err)
+	var users []int
+	for _, p := range got.Stats.Series {
+		users = append(users, p.Users)
+	}
+	assert.Equal(t, []int{20, 25, 35, 25, 25}, users, "each second, the users of the segments running in it")
+	assert.Equal(t, 35, got.Meta.Users, "the most that ran at once")
+}
+
 func TestEntrySeriesMergeOnlyWithEveryonesHistory(t *testing.T) {
 	e := func(series []stats.Point) stats.Snapshot {
 		s := consistentSnap(series)

@@ -164,10 +164,11 @@ func bySecond(sp seriesPart) []second {
 
 func secondOf(t time.Time) int64 { return t.UTC().Truncate(time.Second).Unix() }
 
-// collapse merges one segment's points of one second: the latest point's
-// users, cumulative columns and recent percentiles; the requests and failures
-// added, over the intervals' total length; the interval percentiles weighted
-// by requests.
+// collapse merges one segment's points of one second: the most users of any
+// of them (a short final point of an older run file shows 0, the users that
+// had ended by then); the latest point's cumulative columns and recent
+// percentiles; the requests and failures added, over the intervals' total
+// length; the interval percentiles weighted by requests.
 func collapse(pts []stats.Point, sp seriesPart) stats.Point {
 	if len(pts) == 1 {
 		return pts[0]
@@ -177,6 +178,7 @@ func collapse(pts []stats.Point, sp seriesPart) stats.Point {
 	var dur time.Duration
 	var rps, failPS, p50, p95, r50, r95 float64
 	for _, p := range pts {
+		c.Users = max(c.Users, p.Users)
 		c.Requests += p.Requests
 		c.Failures += p.Failures
 		rps += p.RPS

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -96,4 +97,32 @@ func TestMergeGradesAndRefuses(t *testing.T) {
 	require.Error(t, err, "the same segment twice overlaps")
 	err = run(nil, &out, &out)
 	require.ErrorContains(t, err, "no run files given")
+}
+
+// TestMergePrintsTheUsersThatRan: two segments of 50 users each whose ramps
+// reached 25 print 50 users, not the 100 they asked for.
+func TestMergePrintsTheUsersThatRan(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	seg := func(segment string) string {
+		var series []stats.Point
+		for i, users := range []int{10, 20, 25} {
+			series = append(series, stats.Point{Time: t0.Add(time.Duration(i+1) * time.Second), Users: users})
+		}
+		s := stats.Snapshot{Start: t0, End: t0.Add(3 * time.Second), Total: stats.Entry{Name: stats.TotalName}, Series: series}
+		r := runfile.Run{Meta: runfile.Meta{Scenario: "TestLoadLight", Host: "http://h", Segment: segment, Users: 50},
+			Stats: s, Generator: runfile.Generator{Model: "users", Clock: "service"}}
+		path := filepath.Join(dir, strings.ReplaceAll(segment, "/", "of")+".json")
+		var buf bytes.Buffer
+		require.NoError(t, runfile.Encode(&buf, r))
+		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+		return path
+	}
+	var out bytes.Buffer
+	err := run([]string{"-o", filepath.Join(dir, "m.json"), seg("1/2"), seg("2/2")}, &out, &out)
+	require.ErrorIs(t, err, errFailed, "no request: nothing to grade")
+	assert.Contains(t, out.String(), "TestLoadLight: 2 segments merged (1,2/2), 50 users, 0 requests")
+	merged, err := runfile.ReadFile(filepath.Join(dir, "m.json"))
+	require.NoError(t, err)
+	assert.Equal(t, 50, merged.Meta.Users)
 }
