@@ -96,10 +96,23 @@ func byProbe(ts []Transition, probe string) []Transition {
 	return out
 }
 
+// until waits for a condition on the monitor's state, read under its lock:
+// what a test waits for is observed, not slept for.
+func until(t *testing.T, m *Monitor, what string, cond func(m *Monitor) bool) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return cond(m)
+	}, 10*time.Second, 2*time.Millisecond, "waiting for %s", what)
+}
+
 func TestHealthFlapTimeline(t *testing.T) {
 	_, base := startFake(t, fakeapi.Options{HealthFlap: 300 * time.Millisecond})
 	m := startMon(t, Options{Base: base, HealthEvery: 50 * time.Millisecond, MetricsEvery: -1})
-	time.Sleep(1300 * time.Millisecond)
+	until(t, m, "4 transitions of each probe", func(m *Monitor) bool {
+		return len(byProbe(m.transitions, "health")) >= 4 && len(byProbe(m.transitions, "ready")) >= 4
+	})
 	rep := m.Stop()
 
 	for _, probe := range []string{"health", "ready"} {
@@ -146,14 +159,24 @@ func TestHealthFlapTimeline(t *testing.T) {
 	}
 	// Transitions only: far fewer entries than polls.
 	assert.Greater(t, rep.HealthPolls, len(rep.Transitions))
-	assert.Equal(t, rep.Periods, m.Periods(time.Now())[:len(rep.Periods)])
+	// The live periods are the report's; a period still open at Stop ends
+	// there in the report and at the time asked for in the live view.
+	live := m.Periods(time.Now())
+	require.GreaterOrEqual(t, len(live), len(rep.Periods))
+	for i, p := range rep.Periods {
+		l := live[i]
+		assert.Equal(t, [3]any{p.Probe, p.From, p.Status}, [3]any{l.Probe, l.From, l.Status}, "period %d", i)
+		if !l.To.After(p.To) {
+			assert.Equal(t, p.To, l.To, "a period closed before Stop ends at the same time in both")
+		}
+	}
 }
 
 func TestUnhealthyRedisFailing(t *testing.T) {
 	_, base := startFake(t, fakeapi.Options{Unhealthy: []string{"redis"}})
 	m := startMon(t, Options{Base: base, HealthEvery: 20 * time.Millisecond, MetricsEvery: -1})
 	require.Eventually(t, func() bool { return len(m.Periods(time.Now())) == 2 }, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(100 * time.Millisecond)
+	until(t, m, "10 polls of the steady state", func(m *Monitor) bool { return m.healthPolls >= 10 })
 	rep := m.Stop()
 
 	h := byProbe(rep.Transitions, "health")
@@ -589,7 +612,7 @@ func TestMetrics404StopsScraping(t *testing.T) {
 	}))
 	t.Cleanup(ts.Close)
 	m := startMon(t, Options{Base: ts.URL, HealthEvery: -1, MetricsEvery: 5 * time.Millisecond})
-	time.Sleep(50 * time.Millisecond)
+	until(t, m, "scraping to stop after the 404", func(m *Monitor) bool { return m.metrics.disabled })
 	rep := m.Stop()
 	assert.Equal(t, int64(1), hits.Load(), "no scrape after a 404, not even at Stop")
 	assert.Empty(t, rep.Endpoints)
@@ -605,7 +628,10 @@ func TestMetricsTimeoutIsNoted(t *testing.T) {
 	}))
 	t.Cleanup(ts.Close)
 	m := startMon(t, Options{Base: ts.URL, HealthEvery: -1, MetricsEvery: 10 * time.Millisecond, Timeout: 30 * time.Millisecond})
-	time.Sleep(100 * time.Millisecond)
+	until(t, m, "two timed-out scrapes", func(m *Monitor) bool {
+		l := m.metrics.failures.lines()
+		return len(l) == 1 && strings.Contains(l[0], "times)")
+	})
 	rep := m.Stop()
 	assert.Empty(t, rep.Endpoints)
 	require.Len(t, rep.Notes, 1, "%v", rep.Notes)
@@ -644,7 +670,7 @@ func TestUnreachableServer(t *testing.T) {
 	base := ts.URL
 	ts.Close() // nothing listens there any more
 	m := startMon(t, Options{Base: base, HealthEvery: 10 * time.Millisecond, MetricsEvery: 10 * time.Millisecond, Timeout: 200 * time.Millisecond})
-	time.Sleep(60 * time.Millisecond)
+	until(t, m, "polls of both probes", func(m *Monitor) bool { return m.healthPolls >= 4 })
 	rep := m.Stop()
 	require.Len(t, rep.Transitions, 2, "%+v", rep.Transitions)
 	for _, tr := range rep.Transitions {
@@ -665,9 +691,8 @@ func TestStopIsIdempotentAndCtxEndsPolling(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m, err := Start(ctx, Options{Base: base + "/", HealthEvery: 5 * time.Millisecond, MetricsEvery: 5 * time.Millisecond})
 	require.NoError(t, err)
-	time.Sleep(30 * time.Millisecond)
+	until(t, m, "a health poll", func(m *Monitor) bool { return m.healthPolls >= 1 })
 	cancel()
-	time.Sleep(30 * time.Millisecond)
 	first := m.Stop()
 	second := m.Stop()
 	assert.Equal(t, first, second)
