@@ -432,9 +432,7 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Statistics cover the load period: from the first spawn to the stop.
-	// Wall-clock readings only: a re-render from the JSON run file then computes the same rates.
-	snap.Start, snap.End = sum.Started.Round(0), sum.Stopped.Round(0)
+	loadPeriod(&snap, sum)
 	run := newRun(p, host, sum, snap)
 	run.Meta.StartLate, run.Meta.Cancelled = late, filter.cancelled.Load()
 	run.Generator = judgeGenerator(p, sum, lag, rt)
@@ -446,6 +444,22 @@ func execute(t *testing.T, p plan, ui *webRun) {
 			t.Error(err)
 		}
 	})
+}
+
+// loadPeriod sets the time the statistics cover: from the first spawn, or
+// from a Reset stats during the run (the recorder's start then), to the stop.
+// Wall-clock readings only: a re-render from the JSON run file then computes
+// the same rates.
+func loadPeriod(snap *stats.Snapshot, sum runner.Summary) {
+	start := sum.Started
+	if snap.Start.After(start) {
+		start = snap.Start
+	}
+	end := sum.Stopped
+	if end.Before(start) { // a reset during the grace
+		end = start
+	}
+	snap.Start, snap.End = start.Round(0), end.Round(0)
 }
 
 // stopAborted is the stop reason of a run a second SIGINT ended.

@@ -217,7 +217,7 @@ func (w *webRun) Reset() error {
 	if rec == nil {
 		return errNoRun
 	}
-	rec.Reset()
+	rec.ResetStats() // Locust's: the history keeps its rows, the final figures count from now
 	return nil
 }
 
