@@ -1,7 +1,15 @@
-// Package client is the HTTP client of a load test: a shared tuned transport, one
-// Session per user (cookies, default headers such as a bearer token), named
-// requests judged the way Locust's catch_response judges them, bounded body
-// reading, readable failure names, and one stats.Result per request.
+// Package client is the HTTP client of a load test: one Session per user
+// (cookies, default headers such as a bearer token, and its own connection),
+// named requests judged the way Locust's catch_response judges them, bounded
+// body reading, readable failure names, and one stats.Result per request.
+//
+// Connections: by default each Session owns its connection, as each of
+// Locust's users owns its session and each of k6's VUs its connections. A
+// session sends one request at a time, so the server sees at most one
+// connection per user (per host it is redirected to), and as many as there
+// are users once each has sent a request; Session.Close closes it. With
+// Options.SharedPool all sessions share one pool instead, each request taking
+// whichever idle connection is free.
 package client
 
 import (
@@ -26,12 +34,21 @@ import (
 	"github.com/xagent/perfharness/internal/stats"
 )
 
-// Options configures the shared transport.
+// Options configures the client.
 type Options struct {
 	// Timeout bounds one request, headers and body (default 30 s).
 	Timeout time.Duration
-	// MaxIdlePerHost is the number of idle keep-alive connections kept per host;
-	// it should be at least the number of users (default 1024).
+	// SharedPool shares one connection pool among all sessions, as the
+	// harness did before each user got its own connection: a request takes
+	// any idle connection, or opens one, and MaxIdlePerHost idle ones are
+	// kept. N users then make fewer than N connections when they do not all
+	// send at once, and with net/http sometimes more (a request that dialled
+	// and meanwhile got a freed connection adds the new one to the pool).
+	// Off (the default): each Session owns its connection.
+	SharedPool bool
+	// MaxIdlePerHost, with SharedPool, is the number of idle keep-alive
+	// connections the pool keeps per host; it should be at least the number of
+	// users (default 1024). Without SharedPool a session keeps its one.
 	MaxIdlePerHost int
 	// Insecure accepts any TLS certificate.
 	Insecure bool
@@ -66,14 +83,25 @@ type Recorder interface {
 	Record(stats.Result)
 }
 
-// Client is shared by all users of a run: one transport, one base URL.
+// Client is shared by all users of a run: one base URL, one set of options,
+// and with Options.SharedPool the one connection pool of all sessions.
 type Client struct {
-	base      *url.URL
-	baseStr   string
-	transport *http.Transport      // EngineNet
-	fast      *fasthttp.HostClient // EngineFast
-	opts      Options
-	rec       Recorder
+	base    *url.URL
+	baseStr string
+	opts    Options
+	rec     Recorder
+	// transport is EngineNet's shared pool (SharedPool), nil otherwise.
+	transport *http.Transport
+	// dial is EngineNet's dialer, shared by the sessions' transports.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// fast is EngineFast's: the shared pool (SharedPool), or the HostClient
+	// that sends each request over its session's own connection (ownConns).
+	fast *fasthttp.HostClient
+	// fastTLS is the TLS configuration of the sessions' own fast connections
+	// (https without SharedPool), its ServerName set.
+	fastTLS *tls.Config
+	// live are the sessions that own connections, for CloseIdle.
+	live sessionList
 }
 
 // New returns a Client for the base URL (scheme http or https and a host).
@@ -89,21 +117,41 @@ func New(base string, rec Recorder, opts Options) (*Client, error) {
 	c := &Client{base: u, baseStr: u.String(), opts: opts, rec: rec}
 	if opts.Engine == EngineFast {
 		c.fast = newHostClient(u, opts)
+		if !opts.SharedPool {
+			c.fast.Transport = ownTransport{}
+			if u.Scheme == "https" {
+				c.fastTLS = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: opts.Insecure} //nolint:gosec // the user asked for it
+			}
+		}
 		return c, nil
 	}
-	c.transport = &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: min(opts.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConns:        0, // no global cap; per-host cap below
-		MaxIdleConnsPerHost: opts.MaxIdlePerHost,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: min(opts.Timeout, 10*time.Second),
-		DisableCompression:  !opts.Compression,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: opts.Insecure}, //nolint:gosec // the user asked for it
+	c.dial = (&net.Dialer{Timeout: min(opts.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext
+	if opts.SharedPool {
+		c.transport = c.newTransport(opts.MaxIdlePerHost, 0)
 	}
 	return c, nil
 }
+
+// newTransport is a net/http transport keeping maxIdle idle connections per
+// host and opening at most maxConns (0: no limit).
+func (c *Client) newTransport(maxIdle, maxConns int) *http.Transport {
+	return &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         c.dial,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        0, // no global cap; per-host cap below
+		MaxIdleConnsPerHost: maxIdle,
+		MaxConnsPerHost:     maxConns,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: min(c.opts.Timeout, 10*time.Second),
+		DisableCompression:  !c.opts.Compression,
+		// Its own for each transport: HTTP/2's set-up writes its NextProtos.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: c.opts.Insecure}, //nolint:gosec // the user asked for it
+	}
+}
+
+// ownConns reports whether each session owns its connection (no SharedPool).
+func (c *Client) ownConns() bool { return !c.opts.SharedPool }
 
 // ParseHost validates a -host value: scheme http or https and a host name.
 func ParseHost(raw string) (*url.URL, error) {
@@ -129,21 +177,36 @@ func (c *Client) Base() string { return c.baseStr }
 // Engine is the HTTP engine in use: EngineNet or EngineFast.
 func (c *Client) Engine() string { return c.opts.Engine }
 
-// CloseIdle closes the transport's idle connections.
+// CloseIdle closes the idle connections: the shared pool's, or those of the
+// sessions not closed yet (a request in flight keeps its connection).
 func (c *Client) CloseIdle() {
-	if c.fast != nil {
+	switch {
+	case c.transport != nil:
+		c.transport.CloseIdleConnections()
+	case c.fast != nil && !c.ownConns():
 		c.fast.CloseIdleConnections()
-		return
 	}
-	c.transport.CloseIdleConnections()
+	c.live.each(func(s *Session) { s.closeIdle() })
 }
 
-// NewSession returns one user's session: its own cookie jar and headers over the shared transport.
+// NewSession returns one user's session: its own cookie jar and headers, and
+// its own connection unless Options.SharedPool. Close it when the user ends:
+// until then the Client keeps it, for CloseIdle.
 func (c *Client) NewSession() *Session {
 	jar, _ := cookiejar.New(nil) // never fails with nil options
 	s := &Session{c: c, jar: jar, header: make(http.Header)}
-	if c.fast == nil {
-		s.http = &http.Client{Transport: c.transport, Jar: jar, Timeout: c.opts.Timeout}
+	if c.opts.Engine == EngineNet {
+		tr := c.transport
+		if tr == nil {
+			// A session sends one request at a time: one connection per host,
+			// kept idle between its requests.
+			tr = c.newTransport(1, 1)
+			s.own = tr
+		}
+		s.http = &http.Client{Transport: tr, Jar: jar, Timeout: c.opts.Timeout}
+	}
+	if c.ownConns() {
+		c.live.add(s)
 	}
 	return s
 }
@@ -183,11 +246,15 @@ func (r Response) OK() bool { return r.Failure == "" }
 // Session is one user's HTTP session. It is not safe for concurrent use.
 type Session struct {
 	c      *Client
-	http   *http.Client // EngineNet
+	http   *http.Client    // EngineNet
+	own    *http.Transport // EngineNet without SharedPool: this session's connection
 	jar    *cookiejar.Jar
 	header http.Header
 	buf    []byte
 	fast   fastState // EngineFast
+	closed bool
+	// prev and next link the Client's live sessions (sessionList).
+	prev, next *Session
 }
 
 // SetHeader sets a header sent with every request of this session.
@@ -199,12 +266,70 @@ func (s *Session) Header(key string) string { return s.header.Get(key) }
 // DelHeader removes a session header.
 func (s *Session) DelHeader(key string) { s.header.Del(key) }
 
-// Close releases the session's resources.
+// Close releases the session's resources and closes its connection. A
+// request made after Close still works, over a connection closed when it ends.
 func (s *Session) Close() {
 	if s.buf != nil {
 		b := s.buf[:0] // a new slice header: the pool must not hold a pointer into the session
 		bufPool.Put(&b)
 		s.buf = nil
+	}
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.c.ownConns() {
+		s.c.live.remove(s)
+		s.fast.own.close()
+		s.closeIdle()
+	}
+}
+
+// closeIdle closes the session's own connection unless a request is using it.
+func (s *Session) closeIdle() {
+	if s.own != nil {
+		s.own.CloseIdleConnections()
+	}
+	s.fast.own.closeIdle()
+}
+
+// sessionList is a Client's live sessions with their own connections: an
+// intrusive list, two pointers per session.
+type sessionList struct {
+	mu   sync.Mutex
+	head *Session
+}
+
+func (l *sessionList) add(s *Session) {
+	l.mu.Lock()
+	s.next = l.head
+	if l.head != nil {
+		l.head.prev = s
+	}
+	l.head = s
+	l.mu.Unlock()
+}
+
+func (l *sessionList) remove(s *Session) {
+	l.mu.Lock()
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else if l.head == s {
+		l.head = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	}
+	s.prev, s.next = nil, nil
+	l.mu.Unlock()
+}
+
+// each calls f for each live session, the list locked (f must not add or remove).
+func (l *sessionList) each(f func(*Session)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for s := l.head; s != nil; s = s.next {
+		f(s)
 	}
 }
 
@@ -223,6 +348,9 @@ func (s *Session) Do(ctx context.Context, req Request, intended time.Time) Respo
 		resp = s.doFast(ctx, req)
 	} else {
 		resp = s.doNet(ctx, req)
+	}
+	if s.closed && s.c.ownConns() { // a request after Close: no connection outlives it
+		s.closeIdle()
 	}
 	if resp.Failure == "" {
 		resp.judge(req)
@@ -391,8 +519,8 @@ const (
 	FailTimeout          = "Timeout"
 	FailRequest          = "RequestError"
 	FailInvalidRequest   = "InvalidRequest"
-	// FailPoolExhausted: the fast engine had no free connection (its cap is
-	// max(Options.MaxIdlePerHost, 512)).
+	// FailPoolExhausted: the fast engine's shared pool (Options.SharedPool)
+	// had no free connection (its cap is max(Options.MaxIdlePerHost, 512)).
 	FailPoolExhausted = "PoolExhausted"
 )
 

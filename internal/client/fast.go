@@ -3,27 +3,34 @@ package client
 // The fast engine (Options.Engine = EngineFast) sends requests with fasthttp,
 // as Locust's FastHttpUser does with geventhttpclient: one *fasthttp.HostClient
 // per Client, pooled requests and responses, far fewer allocations than
-// net/http. Do records, judges and names failures alike for both engines;
-// only doNet and doFast differ. What the fast engine does not do:
+// net/http. Each session sends over its own connection (fastconn.go) unless
+// Options.SharedPool, where the HostClient's pool serves all sessions. Do
+// records, judges and names failures alike for both engines; only doNet and
+// doFast differ. What the fast engine does not do:
 //
 //   - HTTP/2 and proxies: HTTP/1.1 straight to the -host, HTTP(S)_PROXY ignored.
 //   - Redirects to another scheme or host fail as RequestError (net/http
 //     follows them); redirects on the -host are followed as net/http does
 //     (at most 10 requests, 301/302/303 turn into GET without a body).
-//   - Connections are capped at max(Options.MaxIdlePerHost, 512) and a request
-//     finding none free fails at once as PoolExhausted instead of queuing: a
-//     session sends one request at a time, so the cap must be at least the
-//     number of users (net/http opens as many as needed).
+//   - With SharedPool, connections are capped at max(Options.MaxIdlePerHost,
+//     512) and a request finding none free fails at once as PoolExhausted
+//     instead of queuing: a session sends one request at a time, so the cap
+//     must be at least the number of users (net/http opens as many as needed).
 //   - A body over Options.MaxBody fails as ResponseTooLarge without the first
 //     MaxBody bytes (fasthttp stops at the Content-Length) and counts 0 bytes.
-//   - fasthttp has no context: a request still running when ctx ends is
-//     abandoned (Do returns Cancelled at once) while a goroutine finishes it
-//     within the request timeout and releases it; that goroutine is the cost
-//     of prompt cancellation, paid only when ctx.Done() is not nil.
+//   - fasthttp has no context. On a session's own connection, ctx ending moves
+//     the connection's deadline into the past: the request returns Cancelled
+//     at once and the connection is closed. With SharedPool, a request still
+//     running when ctx ends is abandoned (Do returns Cancelled at once) while
+//     a goroutine finishes it within the request timeout and releases it;
+//     that goroutine is the cost of prompt cancellation, paid only when
+//     ctx.Done() is not nil.
 //   - An idempotent request (GET, HEAD, OPTIONS, TRACE) whose connection the
 //     server closed before answering is retried once, like net/http's retry
-//     of a stale keep-alive connection.
-//   - Response headers must fit in 32 KiB (net/http allows 1 MiB).
+//     of a stale keep-alive connection (on a session's own connection: only a
+//     reused one, as net/http).
+//   - Response headers must fit in 8 KiB, the read buffer (net/http allows
+//     1 MiB); more fail as RequestError "small read buffer".
 
 import (
 	"bytes"
@@ -86,7 +93,8 @@ func newHostClient(u *url.URL, opts Options) *fasthttp.HostClient {
 		ReadTimeout:              opts.Timeout,
 		WriteTimeout:             opts.Timeout,
 		MaxResponseBodySize:      int(min(opts.MaxBody, math.MaxInt32)),
-		// The most a response's headers may take, held per connection: 8 KiB is
+		// The most a response's headers may take, held per pooled connection
+		// (a session's own connection takes one for a request only): 8 KiB is
 		// net/http's default header buffer too; 32 KiB cost 28 MB per 1,000 users.
 		ReadBufferSize:                8 << 10,
 		MaxIdemponentCallAttempts:     2,
@@ -103,7 +111,8 @@ func newHostClient(u *url.URL, opts Options) *fasthttp.HostClient {
 func retryStaleConn(req *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
 	h := &req.Header
 	replayable := h.IsGet() || h.IsHead() || h.IsOptions() || h.IsTrace()
-	closed := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, syscall.ECONNRESET)
+	closed := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 	return false, replayable && closed
 }
 
@@ -113,6 +122,11 @@ type fastState struct {
 	url     *url.URL // uri parsed, for the cookie jar (urlOf caches it)
 	urlOf   string
 	cookies bool // the jar holds cookies: look them up for each request
+	// own is the session's connection (without SharedPool); ctx and deadline
+	// bound the request in flight on it, for ownTransport.
+	own      ownConn
+	ctx      context.Context
+	deadline time.Time
 }
 
 // doFast is the fasthttp engine's part of Do.
@@ -140,13 +154,26 @@ func (s *Session) doFast(ctx context.Context, r Request) (out result) {
 		out.Failure = FailInvalidRequest + ": " + err.Error()
 		return out
 	}
+	own := c.ownConns()
+	if own {
+		s.fast.ctx, s.fast.deadline = ctx, deadline
+		defer func() { s.fast.ctx = nil }() // do not keep the caller's context
+	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	body := r.JSON
 	var gz bool
 	for n := 1; ; n++ {
 		gz = s.fillFast(req, method, body, r.Header)
 		resp.Reset()
-		err := c.roundTrip(ctx, req, resp, deadline)
+		var err error
+		if own {
+			req.SetUserValue(sessionKey{}, s)
+			if err = c.fast.DoDeadline(req, resp, deadline); err != nil && ctx.Err() != nil {
+				err = ctx.Err() // cancelled, dialling or in flight: not the server's failure
+			}
+		} else {
+			err = c.roundTrip(ctx, req, resp, deadline)
+		}
 		if err == errAbandoned { // the goroutine finishing the call owns req and resp now
 			s.fail(&out, ctx.Err())
 			return out
@@ -401,8 +428,9 @@ var gunzipPool = sync.Pool{New: func() any { return new(gunzipper) }}
 // releases it.
 var errAbandoned = errors.New("request abandoned")
 
-// roundTrip sends req within deadline. With a ctx that may end, the call runs
-// in a goroutine so that Do can return when ctx ends (errAbandoned).
+// roundTrip sends req within deadline over the shared pool. With a ctx that
+// may end, the call runs in a goroutine so that Do can return when ctx ends
+// (errAbandoned).
 func (c *Client) roundTrip(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
 	done := ctx.Done()
 	if done == nil {
