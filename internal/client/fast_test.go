@@ -540,32 +540,41 @@ func TestFastErrorNames(t *testing.T) {
 	assert.True(t, strings.HasPrefix(ErrorName(fasthttp.ErrNoFreeConns), "PoolExhausted: no free connection"))
 }
 
-// BenchmarkEngine compares the engines on one small GET, users in parallel.
+// BenchmarkEngine compares the engines on one small GET, users in parallel,
+// each over its own connection (net, fast) or a shared pool (-shared).
 func BenchmarkEngine(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	}))
 	defer srv.Close()
 	for _, engine := range engines {
-		b.Run(engine, func(b *testing.B) {
-			c, err := New(srv.URL, nopRecorder{}, Options{Engine: engine})
-			require.NoError(b, err)
-			defer c.CloseIdle()
-			ctx := b.Context() // cancellable, as a run's
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				s := c.NewSession()
-				defer s.Close()
-				for pb.Next() {
-					if r := s.Do(ctx, get("/health"), time.Time{}); !r.OK() {
-						b.Error(r.Failure)
-						return
-					}
-				}
-			})
-		})
+		for _, shared := range poolModes {
+			name := engine
+			if shared {
+				name += "-shared"
+			}
+			b.Run(name, func(b *testing.B) { benchEngine(b, srv.URL, Options{Engine: engine, SharedPool: shared}) })
+		}
 	}
+}
+
+func benchEngine(b *testing.B, url string, opts Options) {
+	c, err := New(url, nopRecorder{}, opts)
+	require.NoError(b, err)
+	defer c.CloseIdle()
+	ctx := b.Context() // cancellable, as a run's
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s := c.NewSession()
+		defer s.Close()
+		for pb.Next() {
+			if r := s.Do(ctx, get("/health"), time.Time{}); !r.OK() {
+				b.Error(r.Failure)
+				return
+			}
+		}
+	})
 }
 
 type nopRecorder struct{}
