@@ -109,32 +109,46 @@ func idleSessionCost(t *testing.T, base string, opts Options, n int, atOnce bool
 	if atOnce {
 		path = "/?wait=" + strconv.Itoa(n)
 	}
+	sessions := make([]*Session, n)
+	var failed atomic.Int64
+	do := func(s *Session) {
+		if r := s.Do(t.Context(), get(path), time.Time{}); !r.OK() {
+			failed.Add(1)
+		}
+	}
+	// At once, the users' goroutines exist before and after (parked, their
+	// stacks shrunk by the GC), so that only the sessions' own count.
+	var sent sync.WaitGroup
+	start, end := make(chan int), make(chan struct{})
+	if atOnce {
+		for range n {
+			sent.Add(1)
+			go func() {
+				do(sessions[<-start])
+				sent.Done()
+				<-end
+			}()
+		}
+	}
+	defer close(end)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	g0 := runtime.NumGoroutine()
-	sessions := make([]*Session, n)
-	var failed atomic.Int64
-	var wg sync.WaitGroup
 	for i := range sessions {
-		s := c.NewSession()
-		sessions[i] = s
-		do := func() {
-			if r := s.Do(t.Context(), get(path), time.Time{}); !r.OK() {
-				failed.Add(1)
-			}
-		}
+		sessions[i] = c.NewSession()
 		if atOnce {
-			wg.Go(do)
+			start <- i
 		} else {
-			do()
+			do(sessions[i])
 		}
 	}
-	wg.Wait()
+	sent.Wait()
 	require.Zero(t, failed.Load())
-	runtime.GC()
-	runtime.GC()
+	for range 6 { // each GC halves a parked goroutine's grown stack
+		runtime.GC()
+	}
 	runtime.ReadMemStats(&after)
 	goroutines = runtime.NumGoroutine() - g0
 	for _, s := range sessions {
