@@ -256,10 +256,10 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	}
 	sum.Stopped = time.Now()
 	close(r.stopping)
+	users := <-spawnDone // every user has been told to stop: none starts another task
 	if sum.Reason == StopRequested {
 		cancelReqs() // an interrupt does not wait for a slow server
 	}
-	users := <-spawnDone
 	sum.Spawned = r.spawned
 	sum.Arrivals, sum.Iterations, sum.Dropped = r.arrivals.Load(), r.iterations.Load(), r.dropped.Load()
 

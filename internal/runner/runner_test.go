@@ -178,7 +178,10 @@ func TestStopCancelsRequestsInFlightAtOnce(t *testing.T) {
 			stop := make(chan struct{})
 			started := make(chan struct{}, 64)
 			c := cls("Slow", scenario.Constant(0), scenario.Task{Name: "hang", Weight: 1, Run: func(ctx context.Context, u *scenario.User) error {
-				started <- struct{}{}
+				select {
+				case started <- struct{}{}:
+				default:
+				}
 				u.Do(ctx, client.Request{Method: "GET", Path: "/hang?sleep=30s"})
 				return nil
 			}})
