@@ -60,6 +60,7 @@ var (
 	flagShape        = flag.String("shape", "", "load shape file: user stages or arrival-rate stages (default: the scenario's; TestLoadShape: ../fixtures/shapes/ramp.json)")
 	flagClock        = flag.String("clock", "auto", "clock the latency targets are graded on: service (sent → last byte), response (intended start → last byte) or auto (response where a schedule exists)")
 	flagClient       = flag.String("client", "net", "HTTP engine: net (net/http: HTTP/2, proxies) or fast (fasthttp: HTTP/1.1, fewer allocations; Locust's FastHttpUser)")
+	flagSharedPool   = flag.Bool("shared-pool", false, "share one connection pool among all users (fewer connections than users) instead of one connection per user, as Locust and k6 do")
 	flagPath         = flag.String("path", "/status", "the path TestLoadMax gets, with no wait, like wrk or hey")
 	flagWeb          = flag.String("web", "", "serve the live web UI on this address during the run, e.g. 127.0.0.1:8089 (loopback unless another host is named)")
 	flagSegment      = flag.String("segment", "", "run only this process's share i/n of the load (1-based: 1/2 and 2/2), for distributed runs merged with scripts/merge")

@@ -373,7 +373,7 @@ func execute(t *testing.T, p plan, ui *webRun) {
 		conns = p.Model.MaxInFlight
 	}
 	cl, err := client.New(host, filter, client.Options{Timeout: flagTimeoutReq.orDefault(30 * time.Second), Insecure: *flagInsecure,
-		MaxIdlePerHost: conns, Engine: p.Engine})
+		MaxIdlePerHost: conns, Engine: p.Engine, SharedPool: *flagSharedPool})
 	if err != nil {
 		t.Fatal(err)
 	}
