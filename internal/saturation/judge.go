@@ -12,16 +12,18 @@ import (
 const MinLagSamples = 100
 
 // Thresholds are the limits beyond which the load generator counts as saturated.
+// ThresholdsFor derives them from the latency bounds a run is graded on.
 //
 // A zero (or negative) MaxLagP99, MaxSchedP99 or MaxCPUPct disables that check.
 // MaxDroppedPct is different: 0 means any dropped iteration trips it, and a
 // negative value disables it.
 type Thresholds struct {
 	// MaxLagP99 limits the p99 of how late the generator started work against
-	// its own schedule. Judged only with at least MinLagSamples lags.
+	// its own schedule, host pauses taken off (see Input.LagOwn). Judged only
+	// with at least MinLagSamples lags.
 	MaxLagP99 time.Duration
 	// MaxSchedP99 limits the p99 of the Go scheduler latency: how long
-	// runnable goroutines waited for a CPU.
+	// runnable goroutines waited for a CPU, outside host pauses.
 	MaxSchedP99 time.Duration
 	// MaxDroppedPct limits the open model's dropped iterations as a percentage
 	// of the iterations due (started plus dropped). 0: none may be dropped;
@@ -29,9 +31,14 @@ type Thresholds struct {
 	MaxDroppedPct float64
 	// MaxCPUPct limits the process's CPU use as a percentage of GOMAXPROCS CPUs.
 	MaxCPUPct float64
+	// LagBasis and SchedBasis say where MaxLagP99 and MaxSchedP99 came from,
+	// for the reasons: "10% of median_ms's Acceptable bound, 200 ms, the
+	// tightest gated latency bound", "-max-lag". Empty: not said.
+	LagBasis, SchedBasis string
 }
 
-// DefaultThresholds returns the limits used when none are given:
+// DefaultThresholds returns the limits used when no latency bound is known
+// (ThresholdsFor replaces the two time limits by fractions of the bound):
 //
 //   - start lag p99 10 ms: a generator that keeps up starts work within a
 //     millisecond or two; 10 ms late at p99 is a generator queueing its own work,
@@ -67,12 +74,29 @@ func DefaultThresholds() Thresholds {
 // RaceFactor loosens the default time limits of a binary built with -race.
 const RaceFactor = 5
 
-// Input is the evidence about one run.
+// Input is the evidence about one run; NewInput gathers it.
 type Input struct {
-	Lag     LagStats
-	Runtime Runtime // zero when no Sampler ran: runtime checks are then skipped
+	Lag LagStats // the start lag as measured
+	// LagOwn is Lag with the part of each late start that host pauses account
+	// for taken off (Lag.Explain of Runtime.Host.Pauses): the generator's own
+	// lateness. Judged instead of Lag when the Sampler's sentinel ran
+	// (Runtime.Host.Ticks > 0).
+	LagOwn LagStats
+	// LagUnexplainable counts late starts Explain could not set against the
+	// host pauses (Lag.Unexplainable): they count in LagOwn as measured.
+	LagUnexplainable int64
+	Runtime          Runtime // zero when no Sampler ran: runtime checks are then skipped
 	// The open model's iterations started and dropped; both 0 for the user model.
 	Iterations, Dropped int64
+}
+
+// NewInput gathers a run's evidence: lag's statistics as measured and without
+// the host pauses rt's sentinel saw, rt, and the open model's iterations.
+func NewInput(lag *Lag, rt Runtime, iterations, dropped int64) Input {
+	return Input{
+		Lag: lag.Snapshot(), LagOwn: lag.Explain(rt.Host.Pauses), LagUnexplainable: lag.Unexplainable(),
+		Runtime: rt, Iterations: iterations, Dropped: dropped,
+	}
 }
 
 // Verdict is Judge's answer.
@@ -87,29 +111,54 @@ type Verdict struct {
 }
 
 // Judge compares a run's evidence with the thresholds.
+//
+// Only the generator's own trouble saturates it: start lag and scheduler
+// latency count without what host pauses account for (a host that does not run
+// the process delays everything in it, but that is the host's doing, and the
+// verdict reports it as such in a note); CPU use and dropped iterations count
+// as measured.
 func Judge(in Input, th Thresholds) Verdict {
 	var v Verdict
 	trip := func(format string, a ...any) { v.Reasons = append(v.Reasons, fmt.Sprintf(format, a...)) }
 	note := func(format string, a ...any) { v.Notes = append(v.Notes, fmt.Sprintf(format, a...)) }
+	rt := in.Runtime
+	sentinel := rt.Host.Ticks > 0
 
 	if th.MaxLagP99 > 0 {
 		switch lim := durMS(th.MaxLagP99); {
 		case in.Lag.Count < MinLagSamples:
 			note("start lag p99 not judged: %d start(s) recorded, fewer than the %d needed", in.Lag.Count, MinLagSamples)
-		case in.Lag.P99MS > lim:
-			trip("start lag p99 %s is above %s (max %s over %d starts): the generator started work late against its own schedule",
-				ms(in.Lag.P99MS), num(lim)+" ms", ms(in.Lag.MaxMS), in.Lag.Count)
+		case in.Lag.P99MS <= lim:
+		case sentinel && in.LagOwn.P99MS <= lim:
+			note("start lag p99 %s is above %s%s, but host pauses account for it: without them it is %s (max %s over %d starts), within the limit",
+				ms(in.Lag.P99MS), num(lim)+" ms", basis(th.LagBasis), ms(in.LagOwn.P99MS), ms(in.LagOwn.MaxMS), in.LagOwn.Count)
+		default:
+			own := ""
+			if sentinel && in.LagOwn.P99MS < in.Lag.P99MS {
+				own = fmt.Sprintf("; host pauses account for only part of it: without them it is %s", ms(in.LagOwn.P99MS))
+			}
+			trip("start lag p99 %s is above %s%s (max %s over %d starts): the generator started work late against its own schedule%s",
+				ms(in.Lag.P99MS), num(lim)+" ms", basis(th.LagBasis), ms(in.Lag.MaxMS), in.Lag.Count, own)
 		}
 	}
 
-	rt := in.Runtime
 	sampled := rt.GOMAXPROCS > 0
 	if !sampled && (th.MaxSchedP99 > 0 || th.MaxCPUPct > 0) {
 		note("scheduler latency and CPU use not judged: no runtime sample")
 	}
 	if sampled && th.MaxSchedP99 > 0 {
-		if lim := durMS(th.MaxSchedP99); rt.SchedLatencyP99MS > lim {
-			trip("scheduler latency p99 %s is above %s: runnable goroutines waited that long for a CPU", ms(rt.SchedLatencyP99MS), num(lim)+" ms")
+		switch lim := durMS(th.MaxSchedP99); {
+		case rt.SchedLatencyP99MS <= lim:
+		case sentinel && rt.Host.SchedLatencyOwnP99MS <= lim:
+			note("scheduler latency p99 %s is above %s%s, but host pauses account for it: outside them it is %s, within the limit",
+				ms(rt.SchedLatencyP99MS), num(lim)+" ms", basis(th.SchedBasis), ms(rt.Host.SchedLatencyOwnP99MS))
+		default:
+			own := ""
+			if sentinel && len(rt.Host.Pauses) > 0 {
+				own = fmt.Sprintf(" (%s outside host pauses)", ms(rt.Host.SchedLatencyOwnP99MS))
+			}
+			trip("scheduler latency p99 %s%s is above %s%s: runnable goroutines waited that long for a CPU",
+				ms(rt.SchedLatencyP99MS), own, num(lim)+" ms", basis(th.SchedBasis))
 		}
 	}
 	if sampled && th.MaxCPUPct > 0 {
@@ -130,6 +179,12 @@ func Judge(in Input, th Thresholds) Verdict {
 		}
 	}
 
+	if h := rt.Host; len(h.Pauses) > 0 || h.PausesDropped > 0 {
+		note("%s", HostNote(h))
+	}
+	if in.LagUnexplainable > 0 && sentinel {
+		note("%d late start(s) beyond what the lag keeps could not be set against the host pauses; they count as measured", in.LagUnexplainable)
+	}
 	v.Notes = append(v.Notes, rt.Notes...)
 	v.Saturated = len(v.Reasons) > 0
 	if v.Saturated {
@@ -137,6 +192,49 @@ func Judge(in Input, th Thresholds) Verdict {
 	}
 	return v
 }
+
+// basis formats a threshold's basis for a reason: " (10% of …)".
+func basis(b string) string {
+	if b == "" {
+		return ""
+	}
+	return " (" + b + ")"
+}
+
+// HostNote describes the host pauses: how many, how long in all, the longest
+// with when they happened (from the Sampler's start), and the OS's figures.
+func HostNote(h Host) string {
+	var b strings.Builder
+	n := int64(len(h.Pauses)) + h.PausesDropped
+	fmt.Fprintf(&b, "host pauses: the process was not run %d time(s) for %s in all", n, msDur(h.PauseTotal()))
+	if h.PausesDropped > 0 {
+		fmt.Fprintf(&b, " (%d not kept, not in the total)", h.PausesDropped)
+	}
+	if top := h.Longest(5); len(top) > 0 {
+		b.WriteString("; longest ")
+		for i, p := range top {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s at +%s", msDur(p.Length), seconds(p.Offset))
+		}
+	}
+	var os []string
+	if h.StealOK {
+		os = append(os, "CPU steal "+ms(h.StealMS)+" (all CPUs)")
+	}
+	if h.RunQueueOK {
+		os = append(os, "OS run-queue wait "+ms(h.RunQueueMS)+" (all threads)")
+	}
+	if len(os) > 0 {
+		b.WriteString("; over the run " + strings.Join(os, ", "))
+	}
+	b.WriteString(". The sentinel timer was late while the process was idle: the host's doing, not the generator's")
+	return b.String()
+}
+
+// seconds formats an offset into the run: 1.234 s.
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s" }
 
 func advice(gomaxprocs int) string {
 	procs := "GOMAXPROCS"

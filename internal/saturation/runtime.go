@@ -49,27 +49,41 @@ type Runtime struct {
 	CPUSource  string // CPUSourceRusage, CPUSourceMetrics or "" when unmeasured
 	GOMAXPROCS int    // at Stop
 	Goroutines int    // live goroutines at Stop (/sched/goroutines:goroutines)
+	// Host is what the Sampler's sentinel timer and the OS saw of the host:
+	// the pauses in which the process was not run, and the CPU it was denied.
+	Host Host
 	// Notes says which figures could not be measured, and why.
 	Notes []string
 }
 
 // Sampler measures the Go runtime over an interval: StartSampler takes the
-// first sample, Stop the second.
+// first sample, Stop the second. In between, its sentinel timer watches for
+// host pauses (see Pause).
 type Sampler struct {
 	start    time.Time
 	first    []metrics.Sample
 	firstCPU time.Duration
 	cpuOK    bool
+	steal    time.Duration
+	stealOK  bool
+	runQueue map[string]time.Duration
+	runQOK   bool
+	sentinel *sentinel
 	stopped  bool
 	result   Runtime
 }
 
-// StartSampler takes the first sample and returns the Sampler.
-func StartSampler() *Sampler {
+// StartSampler takes the first sample, starts the sentinel (one goroutine,
+// waking every SentinelPeriod until Stop) and returns the Sampler.
+func StartSampler() *Sampler { return startSampler(realClock(), SentinelPeriod) }
+
+func startSampler(clock sentinelClock, period time.Duration) *Sampler {
 	s := &Sampler{first: newSamples()}
+	s.steal, s.stealOK = readSteal()
 	s.firstCPU, s.cpuOK = processCPU()
 	s.start = time.Now()
 	metrics.Read(s.first)
+	s.sentinel = startSentinel(clock, period)
 	return s
 }
 
@@ -79,12 +93,18 @@ func (s *Sampler) Stop() Runtime {
 	if s.stopped {
 		return s.result
 	}
+	host := s.sentinel.finish()
 	second := newSamples()
 	metrics.Read(second)
 	wall := time.Since(s.start)
 	cpu, cpuOK := processCPU()
+	steal, stealOK := readSteal()
 	s.stopped = true
 	s.result = runtimeDelta(s.first, second, wall, runtime.GOMAXPROCS(0))
+	if s.stealOK && stealOK && steal >= s.steal {
+		host.StealMS, host.StealOK = durMS(steal-s.steal), true
+	}
+	s.result.Host = host
 	if s.cpuOK && cpuOK && wall > 0 && s.result.GOMAXPROCS > 0 {
 		s.result.CPUUtilPct = 100 * (cpu - s.firstCPU).Seconds() / (wall.Seconds() * float64(s.result.GOMAXPROCS))
 		s.result.CPUSource = CPUSourceRusage

@@ -130,6 +130,8 @@ func TestSamplerAroundBusyPeriod(t *testing.T) {
 	assert.Equal(t, runtime.GOMAXPROCS(0), r.GOMAXPROCS)
 	assert.Positive(t, r.Goroutines)
 	assert.Equal(t, r, s.Stop(), "Stop again returns the same figures")
+	assert.Positive(t, r.Host.BusyStalls, "spinning Ps delay the sentinel, and that is the generator's doing")
+	assert.Positive(t, r.Host.Ticks)
 }
 
 // With GC cycles in the window, the runtime/metrics CPU figure (the fallback

@@ -1,0 +1,220 @@
+package saturation
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// simHost is a host for a synctest bubble: it does not run the process during
+// its pauses (nothing sleeping wakes before a pause ends), and the process
+// uses busyFrac of its CPUs all along.
+type simHost struct {
+	start    time.Time
+	pauses   [][2]time.Duration // [from, to) after start
+	busyFrac float64            // of GOMAXPROCS: the CPU the process uses
+	queued   float64            // of GOMAXPROCS: its threads' OS run-queue wait
+	runnable uint64
+}
+
+// sleep sleeps d, and on through any pause the wake-up would fall in.
+func (h *simHost) sleep(d time.Duration, stop <-chan struct{}) bool {
+	wake := time.Now().Add(d)
+	for _, p := range h.pauses {
+		from, to := h.start.Add(p[0]), h.start.Add(p[1])
+		if !wake.Before(from) && wake.Before(to) {
+			wake = to
+		}
+	}
+	t := time.NewTimer(time.Until(wake))
+	defer t.Stop()
+	select {
+	case <-stop:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (h *simHost) clock() sentinelClock {
+	return sentinelClock{
+		now:  time.Now,
+		wait: h.sleep,
+		cpu: func() (time.Duration, bool) {
+			return time.Duration(h.busyFrac * float64(runtime.GOMAXPROCS(0)) * float64(time.Since(h.start))), true
+		},
+		runQueue: func() (time.Duration, bool) {
+			return time.Duration(h.queued * float64(runtime.GOMAXPROCS(0)) * float64(time.Since(h.start))), true
+		},
+		runnable: func() uint64 { return h.runnable },
+	}
+}
+
+// simRun runs users paced every 10 ms for 1 s on h, with a Sampler watching,
+// and returns the evidence.
+func simRun(t *testing.T, h *simHost) Input {
+	t.Helper()
+	h.start = time.Now()
+	lag := NewLag()
+	s := startSampler(h.clock(), SentinelPeriod)
+	var wg sync.WaitGroup
+	never := make(chan struct{})
+	for range 5 {
+		wg.Go(func() {
+			for time.Since(h.start) < time.Second {
+				planned := time.Now().Add(10 * time.Millisecond)
+				h.sleep(10*time.Millisecond, never)
+				lag.Record(time.Since(planned))
+			}
+		})
+	}
+	wg.Wait()
+	rt := s.Stop()
+	return NewInput(lag, rt, 0, 0)
+}
+
+// threePauses are 80 ms host pauses at 0.2, 0.5 and 0.8 s: each makes every
+// user late once, 15 late starts of about 380, so the lag p99 is one of them.
+var threePauses = [][2]time.Duration{
+	{200 * time.Millisecond, 280 * time.Millisecond},
+	{500 * time.Millisecond, 580 * time.Millisecond},
+	{800 * time.Millisecond, 880 * time.Millisecond},
+}
+
+var lagOnly = Thresholds{MaxLagP99: 10 * time.Millisecond, MaxDroppedPct: -1}
+
+// TestHostPauseIsReportedAndDoesNotSaturate: the host stops running an idle
+// generator three times for 80 ms. The start lag p99 shows it, the sentinel
+// sees three host pauses of the same length at the same times, and the verdict
+// reports them and does not blame the generator.
+func TestHostPauseIsReportedAndDoesNotSaturate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in := simRun(t, &simHost{pauses: threePauses, busyFrac: 0.01})
+		h := in.Runtime.Host
+
+		require.Len(t, h.Pauses, 3, "%+v", h.Pauses)
+		for i, p := range h.Pauses {
+			from, to := threePauses[i][0], threePauses[i][1]
+			assert.GreaterOrEqual(t, p.Offset, from, "pause %d starts in the host's pause", i)
+			assert.Less(t, p.Offset, from+SentinelPeriod, "…within one sentinel period of its start")
+			assert.Equal(t, to, p.Offset+p.Length, "…and lasts to its end")
+			assert.Less(t, p.CPUPct, 100*BusyFraction)
+		}
+		assert.Zero(t, h.BusyStalls)
+		assert.Positive(t, h.Ticks)
+
+		assert.Greater(t, in.Lag.P99MS, 70.0, "the raw start lag shows the pauses")
+		assert.Less(t, in.LagOwn.P99MS, durMS(SentinelPeriod)+0.01, "without them at most a sentinel period is left")
+		assert.Equal(t, in.Lag.Count, in.LagOwn.Count)
+
+		v := Judge(in, lagOnly)
+		assert.False(t, v.Saturated, "%s", v.Message())
+		assert.True(t, containsSub(v.Notes, "but host pauses account for it"), "%q", v.Notes)
+		assert.True(t, containsSub(v.Notes, "the process was not run 3 time(s)"), "%q", v.Notes)
+		assert.True(t, containsSub(v.Notes, "at +0.2"), "the note says when: %q", v.Notes)
+	})
+}
+
+// TestBusyStallIsTheGenerators: the same stalls while the process keeps its
+// CPUs busy, or with a run queue of goroutines waiting for a P, are the
+// generator's own: nothing is explained away and the lag saturates it.
+func TestBusyStallIsTheGenerators(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		host simHost
+	}{
+		{"CPU busy", simHost{pauses: threePauses, busyFrac: 0.9}},
+		{"Go run queue", simHost{pauses: threePauses, busyFrac: 0.01, runnable: uint64(BusyRunnablePerP * runtime.GOMAXPROCS(0))}},
+		// Spinning goroutines on a host that gives the process a third of its
+		// CPUs: its threads are queued for the rest.
+		{"CPU busy, shared with the host", simHost{pauses: threePauses, busyFrac: 0.3, queued: 0.6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := tc.host
+				in := simRun(t, &h)
+				assert.Empty(t, in.Runtime.Host.Pauses)
+				assert.Equal(t, int64(3), in.Runtime.Host.BusyStalls)
+				assert.InDelta(t, 80, durMS(in.Runtime.Host.BusyStallMax), durMS(SentinelPeriod))
+				assert.Equal(t, in.Lag, in.LagOwn, "nothing explained")
+
+				v := Judge(in, lagOnly)
+				require.True(t, v.Saturated)
+				assert.Contains(t, v.Reasons[0], "start lag p99")
+				assert.Contains(t, v.Reasons[0], "the generator started work late")
+			})
+		})
+	}
+}
+
+func TestObserveClassifiesStalls(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	t0 := time.Unix(1000, 0)
+	due := t0.Add(SentinelPeriod)
+	s := &sentinel{start: t0}
+	window := func(late time.Duration) time.Duration { return SentinelPeriod + late }
+	cpuAt := func(frac float64, late time.Duration) time.Duration {
+		return time.Duration(frac * float64(procs) * float64(window(late)))
+	}
+
+	assert.False(t, s.observe(t0, due, due.Add(StallMin-1), 0, true, 0, -1), "under StallMin: no stall")
+	assert.Zero(t, s.host.BusyStalls)
+	assert.Empty(t, s.host.Pauses)
+
+	late := 30 * time.Millisecond
+	assert.True(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, 30), "idle: a host pause")
+	assert.True(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, -1), "idle, run queue unknown: a host pause")
+	require.Len(t, s.host.Pauses, 2)
+	assert.Equal(t, Pause{Start: due, Offset: SentinelPeriod, Length: late, CPUPct: 10, BusyPct: 30}, roundPct(s.host.Pauses[0]))
+
+	assert.False(t, s.observe(t0, due, due.Add(late), cpuAt(BusyFraction, late), true, 0, -1), "CPU busy: the generator's")
+	assert.False(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, 100*BusyFraction), "busy but queued for a CPU: the generator's")
+	assert.False(t, s.observe(t0, due, due.Add(late), 0, true, uint64(BusyRunnablePerP*procs), -1), "a Go run queue: the generator's")
+	assert.False(t, s.observe(t0, due, due.Add(2*late), 0, false, 0, -1), "CPU unknown: cannot clear the generator")
+	assert.Equal(t, int64(4), s.host.BusyStalls)
+	assert.Equal(t, 2*late, s.host.BusyStallMax)
+	assert.Len(t, s.host.Pauses, 2)
+	assert.Equal(t, int64(7), s.host.Ticks)
+
+	s.host.Pauses = make([]Pause, maxPauses)
+	assert.True(t, s.observe(t0, due, due.Add(late), 0, true, 0, -1))
+	assert.Len(t, s.host.Pauses, maxPauses, "kept no more")
+	assert.Equal(t, int64(1), s.host.PausesDropped)
+}
+
+func roundPct(p Pause) Pause {
+	p.CPUPct = float64(int(p.CPUPct + 0.5))
+	p.BusyPct = float64(int(p.BusyPct + 0.5))
+	return p
+}
+
+func TestHostLongestAndTotal(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	h := Host{Pauses: []Pause{{Offset: ms(1), Length: ms(5)}, {Offset: ms(2), Length: ms(9)}, {Offset: ms(3), Length: ms(5)}, {Offset: ms(4), Length: ms(7)}}}
+	assert.Equal(t, ms(26), h.PauseTotal())
+	got := h.Longest(3)
+	require.Len(t, got, 3)
+	assert.Equal(t, []time.Duration{ms(2), ms(4), ms(1)}, []time.Duration{got[0].Offset, got[1].Offset, got[2].Offset}, "longest first, earliest among equals")
+	assert.Len(t, h.Longest(10), 4)
+	assert.Empty(t, Host{}.Longest(5))
+	assert.Equal(t, ms(5), h.Pauses[0].Length, "Longest does not reorder the pauses")
+}
+
+// The real sentinel stops with its Sampler: synctest fails a bubble whose
+// goroutines outlive it.
+func TestSamplerStopsItsSentinel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := StartSampler()
+		time.Sleep(100 * time.Millisecond)
+		rt := s.Stop()
+		assert.Equal(t, SentinelPeriod, rt.Host.Period)
+		assert.InDelta(t, 20, rt.Host.Ticks, 1, "one wake-up a period")
+		assert.Empty(t, rt.Host.Pauses, "fake time: never late")
+		assert.Equal(t, rt, s.Stop())
+	})
+}
