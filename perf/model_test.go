@@ -7,12 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/xagent/perfharness/internal/judge"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/scenario"
 	"github.com/xagent/perfharness/internal/shape"
+	"github.com/xagent/perfharness/internal/verdict"
 )
 
 // The load models.
@@ -45,10 +49,11 @@ type model struct {
 	Thresholds  saturation.Thresholds
 }
 
-// resolveModel applies -rate, -max-inflight, -shape and -clock to p.
+// resolveModel applies -rate, -max-inflight, -shape, -clock and -max-lag to p,
+// whose Table and Gate must be set: the generator's time limits are fractions
+// of the tightest latency bound they grade the run on.
 func resolveModel(p *plan, sc loadScenario) error {
-	m := model{Kind: modelUsers, MaxInFlight: *flagMaxInFlight, Thresholds: saturation.DefaultThresholds()}
-	m.Thresholds.MaxLagP99 = flagMaxLag.orDefault(m.Thresholds.MaxLagP99)
+	m := model{Kind: modelUsers, MaxInFlight: *flagMaxInFlight, Thresholds: generatorThresholds(p.Table, p.Gate, flagMaxLag)}
 	if sc.Max {
 		// A max-throughput run uses all the CPU it gets by design: a busy
 		// generator is its measurement, not a fault. Lag and drops still count.
@@ -113,6 +118,18 @@ func resolveModel(p *plan, sc loadScenario) error {
 	return nil
 }
 
+// generatorThresholds are the generator verdict's limits for a run graded on
+// table and gate: the lag and scheduler limits are fractions of the tightest
+// gated latency bound (saturation.ThresholdsFor); maxLag (-max-lag), when
+// set, overrides the lag limit (0 turns the lag check off).
+func generatorThresholds(table verdict.Table, gate verdict.Gate, maxLag timespan) saturation.Thresholds {
+	th := saturation.ThresholdsFor(saturation.TightestBound(table, gate))
+	if maxLag.set {
+		th.MaxLagP99, th.LagBasis = maxLag.d, "-max-lag"
+	}
+	return th
+}
+
 // schedules reports whether any class's wait sets a schedule (pacing, throughput).
 func schedules(classes []scenario.Class) bool {
 	for _, c := range classes {
@@ -142,7 +159,7 @@ func describeLoad(p plan) string {
 // judgeGenerator turns the runner's schedule lag, the Go runtime's figures and
 // the open model's drops into the generator's saturation verdict.
 func judgeGenerator(p plan, sum runner.Summary, lag *saturation.Lag, rt saturation.Runtime) runfile.Generator {
-	in := saturation.Input{Lag: lag.Snapshot(), Runtime: rt, Iterations: sum.Iterations, Dropped: sum.Dropped}
+	in := saturation.NewInput(lag, rt, sum.Iterations, sum.Dropped)
 	v := saturation.Judge(in, p.Model.Thresholds)
 	g := runfile.Generator{
 		Model: p.Model.Kind, Rate: p.Segment.Rate(p.Model.Rate), MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.ShapeDesc,
@@ -165,5 +182,68 @@ func generatorLine(g runfile.Generator, d time.Duration) string {
 	}
 	fmt.Fprintf(&b, "; start lag p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d starts", g.Lag.P50MS, g.Lag.P99MS, g.Lag.MaxMS, g.Lag.Count)
 	fmt.Fprintf(&b, "; Go scheduler latency p99 %.2f ms; CPU %.0f%% of %d cores", g.Runtime.SchedLatencyP99MS, g.Runtime.CPUUtilPct, g.Runtime.GOMAXPROCS)
+	if h := g.Runtime.Host; len(h.Pauses) > 0 {
+		fmt.Fprintf(&b, "; host paused the process %d time(s), %.1f ms in all", len(h.Pauses), float64(h.PauseTotal())/float64(time.Millisecond))
+		if top := h.Longest(1); len(top) == 1 {
+			fmt.Fprintf(&b, ", longest %.1f ms at +%.3f s", float64(top[0].Length)/float64(time.Millisecond), top[0].Offset.Seconds())
+		}
+	}
 	return b.String()
+}
+
+func TestGeneratorThresholdsFollowTheTargets(t *testing.T) {
+	race := time.Duration(1)
+	if saturation.DefaultThresholds().MaxCPUPct == 0 { // a -race binary
+		race = saturation.RaceFactor
+	}
+	seedGate := verdict.Gate{Metrics: defaultGate}
+	th := generatorThresholds(verdict.Default(), seedGate, timespan{})
+	assert.Equal(t, race*20*time.Millisecond, th.MaxLagP99, "10%% of the median's Acceptable bound, 200 ms")
+	assert.Equal(t, race*40*time.Millisecond, th.MaxSchedP99)
+	assert.Contains(t, th.LagBasis, "median_ms's Acceptable bound, 200 ms")
+
+	tight := verdict.Default()
+	tight.Metrics["p95_ms"] = verdict.Bounds{Target: 1, Acceptable: 2, Poor: 3}
+	assert.Equal(t, race*200*time.Microsecond, generatorThresholds(tight, seedGate, timespan{}).MaxLagP99, "a 2 ms bound: 0.2 ms")
+
+	set := generatorThresholds(verdict.Default(), seedGate, timespan{d: 7 * time.Millisecond, set: true})
+	assert.Equal(t, 7*time.Millisecond, set.MaxLagP99, "-max-lag overrides")
+	assert.Equal(t, "-max-lag", set.LagBasis)
+	assert.Zero(t, generatorThresholds(verdict.Default(), seedGate, timespan{set: true}).MaxLagP99, "-max-lag 0: off")
+}
+
+// TestGeneratorVerdictHostPause: lag that a host pause the sentinel saw
+// accounts for does not make the run inconclusive; the pause is reported with
+// its length and when it happened. Without the pause the same lag does.
+func TestGeneratorVerdictHostPause(t *testing.T) {
+	p := plan{Model: model{Kind: modelUsers, Clock: clockService,
+		Thresholds: generatorThresholds(verdict.Default(), verdict.Gate{Metrics: defaultGate}, timespan{d: 10 * time.Millisecond, set: true})}}
+	t0 := time.Now()
+	lag := saturation.NewLag()
+	for range 100 {
+		lag.Record(100 * time.Microsecond)
+	}
+	for range 5 {
+		lag.Record(80 * time.Millisecond) // the users the pause held up
+	}
+	rt := saturation.Runtime{GOMAXPROCS: 2, CPUUtilPct: 1, CPUSource: saturation.CPUSourceRusage, SchedLatencyP99MS: 0.04,
+		Host: saturation.Host{Period: saturation.SentinelPeriod, Ticks: 400, Pauses: []saturation.Pause{
+			{Start: t0.Add(-time.Second), Offset: 1234 * time.Millisecond, Length: time.Hour, CPUPct: 1},
+		}}}
+
+	g := judgeGenerator(p, runner.Summary{}, lag, rt)
+	assert.False(t, g.Saturated, "%s", g.Advice)
+	assert.InDelta(t, 80, g.Lag.P99MS, 0.1, "the lag as measured is kept")
+	notes := strings.Join(g.Notes, "\n")
+	assert.Contains(t, notes, "but host pauses account for it")
+	assert.Contains(t, notes, "host pauses: the process was not run 1 time(s)")
+	assert.Contains(t, notes, "at +1.234 s")
+	assert.Contains(t, generatorLine(g, 0), "host paused the process 1 time(s), 3600000.0 ms in all, longest 3600000.0 ms at +1.234 s")
+
+	rt.Host.Pauses = nil
+	g = judgeGenerator(p, runner.Summary{}, lag, rt)
+	require.True(t, g.Saturated, "the same lag with no host pause is the generator's")
+	assert.Contains(t, g.Reasons[0], "start lag p99 80.1 ms is above 10 ms (-max-lag) (max 80.0 ms over 105 starts): the generator started work late")
+	assert.NotContains(t, g.Reasons[0], "host pauses")
+	assert.NotContains(t, generatorLine(g, 0), "host paused")
 }
