@@ -180,7 +180,60 @@ type wireRuntime struct {
 	CPUSource         string   `json:"cpu_source"`
 	GOMAXPROCS        int      `json:"gomaxprocs"`
 	Goroutines        int      `json:"goroutines"`
+	Host              wireHost `json:"host"`
 	Notes             []string `json:"notes"`
+}
+
+// wireHost is saturation.Host: what the sentinel timer and the OS saw.
+type wireHost struct {
+	PeriodS              seconds     `json:"period_s"`
+	Ticks                int64       `json:"ticks"`
+	Pauses               []wirePause `json:"pauses"`
+	PausesDropped        int64       `json:"pauses_dropped"`
+	BusyStalls           int64       `json:"busy_stalls"`
+	BusyStallMaxS        seconds     `json:"busy_stall_max_s"`
+	SchedLatencyOwnP99MS jfloat      `json:"sched_latency_own_p99_ms"`
+	SchedLatencyOwnMaxMS jfloat      `json:"sched_latency_own_max_ms"`
+	StealMS              jfloat      `json:"steal_ms"`
+	StealOK              bool        `json:"steal_ok"`
+	RunQueueMS           jfloat      `json:"run_queue_ms"`
+	RunQueueOK           bool        `json:"run_queue_ok"`
+}
+
+type wirePause struct {
+	Start   string  `json:"start"`
+	OffsetS seconds `json:"offset_s"`
+	LengthS seconds `json:"length_s"`
+	CPUPct  jfloat  `json:"cpu_pct"`
+	BusyPct jfloat  `json:"busy_pct"`
+}
+
+func hostToWire(h saturation.Host) wireHost {
+	w := wireHost{PeriodS: seconds(h.Period), Ticks: h.Ticks, Pauses: make([]wirePause, len(h.Pauses)), PausesDropped: h.PausesDropped,
+		BusyStalls: h.BusyStalls, BusyStallMaxS: seconds(h.BusyStallMax),
+		SchedLatencyOwnP99MS: jfloat(h.SchedLatencyOwnP99MS), SchedLatencyOwnMaxMS: jfloat(h.SchedLatencyOwnMaxMS),
+		StealMS: jfloat(h.StealMS), StealOK: h.StealOK, RunQueueMS: jfloat(h.RunQueueMS), RunQueueOK: h.RunQueueOK}
+	for i, p := range h.Pauses {
+		w.Pauses[i] = wirePause{Start: fmtTime(p.Start), OffsetS: seconds(p.Offset), LengthS: seconds(p.Length), CPUPct: jfloat(p.CPUPct), BusyPct: jfloat(p.BusyPct)}
+	}
+	return w
+}
+
+func hostFromWire(w wireHost) (saturation.Host, error) {
+	h := saturation.Host{Period: time.Duration(w.PeriodS), Ticks: w.Ticks, PausesDropped: w.PausesDropped,
+		BusyStalls: w.BusyStalls, BusyStallMax: time.Duration(w.BusyStallMaxS),
+		SchedLatencyOwnP99MS: float64(w.SchedLatencyOwnP99MS), SchedLatencyOwnMaxMS: float64(w.SchedLatencyOwnMaxMS),
+		StealMS: float64(w.StealMS), StealOK: w.StealOK, RunQueueMS: float64(w.RunQueueMS), RunQueueOK: w.RunQueueOK}
+	if err := firstErr(nonNeg("ticks", w.Ticks), nonNeg("pauses_dropped", w.PausesDropped), nonNeg("busy_stalls", w.BusyStalls)); err != nil {
+		return h, err
+	}
+	var err error
+	h.Pauses, err = decodeList(w.Pauses, maxServerItems, "pauses", func(p wirePause) (saturation.Pause, error) {
+		start, err := parseTime("start", p.Start)
+		return saturation.Pause{Start: start, Offset: time.Duration(p.OffsetS), Length: time.Duration(p.LengthS),
+			CPUPct: float64(p.CPUPct), BusyPct: float64(p.BusyPct)}, err
+	})
+	return h, err
 }
 
 type wireMeta struct {
@@ -914,7 +967,7 @@ func generatorToWire(g Generator) wireGenerator {
 			WallS: seconds(rt.Wall), SchedLatencyP99MS: jfloat(rt.SchedLatencyP99MS), SchedLatencyMaxMS: jfloat(rt.SchedLatencyMaxMS),
 			GCPauseP99MS: jfloat(rt.GCPauseP99MS), GCPauseTotalMS: jfloat(rt.GCPauseTotalMS), GCCycles: rt.GCCycles,
 			CPUUtilPct: jfloat(rt.CPUUtilPct), CPUSource: rt.CPUSource, GOMAXPROCS: rt.GOMAXPROCS, Goroutines: rt.Goroutines,
-			Notes: strList(rt.Notes),
+			Host: hostToWire(rt.Host), Notes: strList(rt.Notes),
 		},
 		Saturated: g.Saturated, Reasons: strList(g.Reasons), Notes: strList(g.Notes), Advice: g.Advice,
 	}
@@ -949,6 +1002,9 @@ func generatorFromWire(w *wireGenerator) (Generator, error) {
 	}
 	if g.Runtime.Notes, err = strs(wr.Notes, limits.messageBytes); err != nil {
 		return Generator{}, at("runtime.notes", err)
+	}
+	if g.Runtime.Host, err = hostFromWire(wr.Host); err != nil {
+		return Generator{}, at("runtime.host", err)
 	}
 	return g, nil
 }
