@@ -14,6 +14,7 @@ import (
 	"github.com/xagent/perfharness/internal/compare"
 	"github.com/xagent/perfharness/internal/monitor"
 	"github.com/xagent/perfharness/internal/runfile"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/verdict"
 )
@@ -493,9 +494,27 @@ func htmlGeneratorFields(run runfile.Run) []htmlField {
 		htmlField{"Go scheduler latency", "p99 " + ms(g.Runtime.SchedLatencyP99MS)},
 		htmlField{"GC pauses", fmt.Sprintf("p99 %s, %d cycles", ms(g.Runtime.GCPauseP99MS), g.Runtime.GCCycles)},
 		htmlField{"CPU", fmt.Sprintf("%.0f%% of %d cores", g.Runtime.CPUUtilPct, g.Runtime.GOMAXPROCS)})
+	if h := HostPauseText(g.Runtime.Host); h != "" {
+		f = append(f, htmlField{"Host", h})
+	}
 	verdict := "kept up with its schedule"
 	if g.Saturated {
 		verdict = "SATURATED: " + strings.Join(g.Reasons, "; ")
 	}
 	return append(f, htmlField{"Generator", verdict})
+}
+
+// HostPauseText says how often the host paused the process (the generator's
+// sentinel timer saw it late while the process was idle), for how long in
+// all, and the longest pause with when it happened; "" when there was none.
+// The console and the HTML report print this one text.
+func HostPauseText(h saturation.Host) string {
+	if len(h.Pauses) == 0 {
+		return ""
+	}
+	text := fmt.Sprintf("host paused the process %d time(s), %.1f ms in all", len(h.Pauses)+int(h.PausesDropped), float64(h.PauseTotal())/float64(time.Millisecond))
+	if top := h.Longest(1); len(top) == 1 {
+		text += fmt.Sprintf(", longest %.1f ms at +%.3f s", float64(top[0].Length)/float64(time.Millisecond), top[0].Offset.Seconds())
+	}
+	return text
 }

@@ -368,3 +368,12 @@ func TestServerConsole(t *testing.T) {
 	assert.Contains(t, out, "note: counter reset")
 	require.NoError(t, WriteServer(&buf, nil), "no server view: nothing written")
 }
+
+func TestHostPauseText(t *testing.T) {
+	assert.Empty(t, HostPauseText(saturation.Host{}), "no pause, no text")
+	h := saturation.Host{Pauses: []saturation.Pause{
+		{Offset: 3 * time.Second, Length: 20 * time.Millisecond},
+		{Offset: 42 * time.Second, Length: 85800 * time.Microsecond},
+	}}
+	assert.Equal(t, "host paused the process 2 time(s), 105.8 ms in all, longest 85.8 ms at +42.000 s", HostPauseText(h))
+}
