@@ -398,7 +398,7 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ui.attach(r)
+	ui.attach(r, lag)
 	late, ok := waitStart(p, stop)
 	if !ok {
 		t.Fatalf("%s: interrupted while waiting for -start-at %s", p.Name, p.StartAt.Format(time.RFC3339))

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xagent/perfharness/internal/judge"
+	"github.com/xagent/perfharness/internal/report"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
 	"github.com/xagent/perfharness/internal/saturation"
@@ -182,11 +183,8 @@ func generatorLine(g runfile.Generator, d time.Duration) string {
 	}
 	fmt.Fprintf(&b, "; start lag p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d starts", g.Lag.P50MS, g.Lag.P99MS, g.Lag.MaxMS, g.Lag.Count)
 	fmt.Fprintf(&b, "; Go scheduler latency p99 %.2f ms; CPU %.0f%% of %d cores", g.Runtime.SchedLatencyP99MS, g.Runtime.CPUUtilPct, g.Runtime.GOMAXPROCS)
-	if h := g.Runtime.Host; len(h.Pauses) > 0 {
-		fmt.Fprintf(&b, "; host paused the process %d time(s), %.1f ms in all", len(h.Pauses), float64(h.PauseTotal())/float64(time.Millisecond))
-		if top := h.Longest(1); len(top) == 1 {
-			fmt.Fprintf(&b, ", longest %.1f ms at +%.3f s", float64(top[0].Length)/float64(time.Millisecond), top[0].Offset.Seconds())
-		}
+	if h := report.HostPauseText(g.Runtime.Host); h != "" {
+		b.WriteString("; " + h)
 	}
 	return b.String()
 }

@@ -43,6 +43,9 @@ type uiState struct {
 		Classes     []string `json:"classes"`
 	} `json:"status"`
 	Run *struct {
+		Generator struct {
+			LagMaxMS float64 `json:"lag_max_ms"`
+		} `json:"generator"`
 		Entries []struct {
 			Name     string `json:"name"`
 			Requests int64  `json:"requests"`
@@ -116,6 +119,9 @@ func TestCLIWebUISteersARun(t *testing.T) {
 		t.Fatalf("scale: %d", code)
 	}
 	waitFor(t, "5 users", func() bool { s := getState(t, base); return s.Status.Users == 5 && s.Status.TargetUsers == 5 })
+	// The live panel's start lag is the final verdict's computation on the
+	// starts so far, not a zero.
+	waitFor(t, "a start lag in /api/state", func() bool { s := getState(t, base); return s.Run != nil && s.Run.Generator.LagMaxMS > 0 })
 	if got := getState(t, base).Status.Classes; strings.Join(got, ",") != "XAgentAPIUser,XAgentAuthenticatedUser,XAgentStressUser" {
 		t.Errorf("/api/state classes = %q, want the classes that run", got)
 	}

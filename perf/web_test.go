@@ -12,6 +12,7 @@ import (
 	"github.com/xagent/perfharness/internal/judge"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
+	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/web"
 	"github.com/xagent/perfharness/internal/xagent"
@@ -33,6 +34,7 @@ type webRun struct {
 	started time.Time
 	rec     *stats.Recorder
 	r       *runner.Runner
+	lag     *saturation.Lag
 	target  int
 	rate    float64
 	stop    chan struct{}
@@ -86,12 +88,12 @@ func (w *webRun) begin(p plan, host string, rec *stats.Recorder, interrupt <-cha
 }
 
 // attach gives the UI the runner, for Scale.
-func (w *webRun) attach(r *runner.Runner) {
+func (w *webRun) attach(r *runner.Runner, lag *saturation.Lag) {
 	if w == nil {
 		return
 	}
 	w.mu.Lock()
-	w.r, w.state = r, "running"
+	w.r, w.lag, w.state = r, lag, "running"
 	w.mu.Unlock()
 }
 
@@ -156,7 +158,7 @@ func (w *webRun) Status() web.Status {
 // Run implements web.Controller: the running swarm graded as it stands, or the last.
 func (w *webRun) Run() (runfile.Run, bool) {
 	w.mu.Lock()
-	rec, p, host, started, last := w.rec, w.p, w.host, w.started, w.last
+	rec, p, host, started, last, r, lag := w.rec, w.p, w.host, w.started, w.last, w.r, w.lag
 	w.mu.Unlock()
 	if rec == nil {
 		if last == nil {
@@ -165,13 +167,16 @@ func (w *webRun) Run() (runfile.Run, bool) {
 		return *last, true
 	}
 	snap := rec.Snapshot()
-	now := time.Now()
-	if snap.Start.Before(started) {
-		snap.Start = started
+	sum := runner.Summary{Started: started, Stopped: time.Now(), Reason: "running"}
+	if r != nil {
+		sum.Arrivals, sum.Iterations, sum.Dropped = r.Counts()
 	}
-	snap.End = now
-	run := newRun(p, host, runner.Summary{Started: snap.Start, Stopped: now, Reason: "running"}, snap)
-	run.Generator = runfile.Generator{Model: p.Model.Kind, Clock: p.Model.Clock, MaxInFlight: p.Model.MaxInFlight, Shape: p.Model.ShapeDesc}
+	loadPeriod(&snap, sum)
+	run := newRun(p, host, sum, snap)
+	// The final verdict's computation on what is known so far: the start lag
+	// and the open model's counts (the Go runtime's figures and the host's
+	// pauses are read once, at the end of the run).
+	run.Generator = judgeGenerator(p, sum, lag, saturation.Runtime{})
 	judge.Grade(&run, p.Table, p.Gate)
 	run.Verdict.Pass = len(run.Verdict.Reasons) == 0
 	return run, true
