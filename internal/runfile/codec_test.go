@@ -109,8 +109,8 @@ func runFor(snap, base stats.Snapshot, zone *time.Location) Run {
 		Generator: Generator{
 			Model: "arrivals", Rate: 50, MaxInFlight: 100, Shape: "ramp.json: users: 60s→10 users @1/s (1m0s)", Clock: "response",
 			Arrivals: 3000, Iterations: 2990, Dropped: 10,
-			Lag:       saturation.LagStats{Count: 2990, P50MS: 0.125, P90MS: 0.5, P99MS: 12.5, MaxMS: 40.25},
-			Runtime:   saturation.Runtime{Wall: 61 * time.Second, SchedLatencyP99MS: 0.75, SchedLatencyMaxMS: 3, GCPauseP99MS: 0.25, GCPauseTotalMS: 4.5, GCCycles: 12, CPUUtilPct: 35.5, CPUSource: "rusage", GOMAXPROCS: 2, Goroutines: 120, Notes: []string{"a note"},
+			Lag: saturation.LagStats{Count: 2990, P50MS: 0.125, P90MS: 0.5, P99MS: 12.5, MaxMS: 40.25},
+			Runtime: saturation.Runtime{Wall: 61 * time.Second, SchedLatencyP99MS: 0.75, SchedLatencyMaxMS: 3, GCPauseP99MS: 0.25, GCPauseTotalMS: 4.5, GCCycles: 12, CPUUtilPct: 35.5, CPUSource: "rusage", GOMAXPROCS: 2, Goroutines: 120, Notes: []string{"a note"},
 				Host: saturation.Host{Period: 10 * time.Millisecond, Ticks: 6000, PausesDropped: 0, BusyStalls: 1, BusyStallMax: 12 * time.Millisecond,
 					SchedLatencyOwnP99MS: 0.5, SchedLatencyOwnMaxMS: 2, StealMS: 80, StealOK: true, RunQueueMS: 15, RunQueueOK: true,
 					Pauses: []saturation.Pause{{Start: time.Date(2026, 3, 1, 12, 0, 42, 0, time.UTC), Offset: 42 * time.Second, Length: 85800 * time.Microsecond, CPUPct: 1, BusyPct: 3}}}},
