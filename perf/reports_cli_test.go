@@ -158,7 +158,7 @@ func TestCLIRefusesBadReportFlagsBeforeTheRun(t *testing.T) {
 		{"negative rate", []string{"-rate", "-1"}, []string{"-rate -1: must be a positive number"}},
 		{"rate with users", []string{"-rate", "10", "-users", "5"}, []string{"-rate runs the open model", "-max-inflight"}},
 		{"rate with shape", []string{"-rate", "10", "-shape", "../fixtures/shapes/ramp.json"}, []string{"-rate and -shape both set the load"}},
-		{"no in-flight", []string{"-rate", "10", "-max-inflight", "0"}, []string{"-max-inflight 0: must be at least 1"}},
+		{"no in-flight", []string{"-rate", "10", "-max-inflight", "0"}, []string{"-max-inflight 0: must be 1 to 1000000"}},
 		{"unknown clock", []string{"-clock", "wall"}, []string{`-clock "wall": want auto, service or response`}},
 		{"missing shape", []string{"-shape", filepath.Join(dir, "nope.json")}, []string{"-shape:", "nope.json"}},
 		{"broken shape", []string{"-shape", broken}, []string{"-shape:", "broken.json"}},
