@@ -101,10 +101,11 @@ func (r *runQueue) readOne(th *rqThread) (time.Duration, bool) {
 	return time.Duration(ns), err == nil
 }
 
-// waited returns the run-queue wait so far, summed over the threads.
-func (r *runQueue) waited() (time.Duration, bool) {
+// read returns the run-queue wait so far, summed over the threads, and the
+// largest increase one thread's wait had since the last read.
+func (r *runQueue) read() (total, longest time.Duration, ok bool) {
 	if r == nil {
-		return 0, false
+		return 0, 0, false
 	}
 	if time.Since(r.listed) >= runQueueRelist {
 		r.list()
@@ -118,10 +119,11 @@ func (r *runQueue) waited() (time.Duration, bool) {
 		}
 		if v > th.last {
 			r.total += v - th.last
+			longest = max(longest, v-th.last)
 		}
 		th.last = v
 	}
-	return r.total, true
+	return r.total, longest, true
 }
 
 func (r *runQueue) close() {

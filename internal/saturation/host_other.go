@@ -11,6 +11,6 @@ type runQueue struct{}
 
 func newRunQueue() *runQueue { return nil }
 
-func (r *runQueue) waited() (time.Duration, bool) { return 0, false }
+func (r *runQueue) read() (total, longest time.Duration, ok bool) { return 0, 0, false }
 
 func (r *runQueue) close() {}

@@ -207,6 +207,15 @@ func HostNote(h Host) string {
 	var b strings.Builder
 	n := int64(len(h.Pauses)) + h.PausesDropped
 	fmt.Fprintf(&b, "host pauses: the process was not run %d time(s) for %s in all", n, msDur(h.PauseTotal()))
+	threads := 0
+	for _, p := range h.Pauses {
+		if p.Thread {
+			threads++
+		}
+	}
+	if threads > 0 {
+		fmt.Fprintf(&b, " (%d of them one thread only)", threads)
+	}
 	if h.PausesDropped > 0 {
 		fmt.Fprintf(&b, " (%d not kept, not in the total)", h.PausesDropped)
 	}
@@ -229,7 +238,7 @@ func HostNote(h Host) string {
 	if len(os) > 0 {
 		b.WriteString("; over the run " + strings.Join(os, ", "))
 	}
-	b.WriteString(". The sentinel timer was late while the process was idle: the host's doing, not the generator's")
+	b.WriteString(". In each the sentinel timer was late, or a thread waited in the OS run queue, while the process was idle: the host's doing, not the generator's")
 	return b.String()
 }
 

@@ -194,7 +194,7 @@ func paused() Input {
 	in.Runtime.Host = Host{Period: SentinelPeriod, Ticks: 600, StealOK: true, StealMS: 80, RunQueueOK: true, RunQueueMS: 3,
 		Pauses: []Pause{
 			{Offset: 1234 * time.Millisecond, Length: 85800 * time.Microsecond, CPUPct: 1},
-			{Offset: 2500 * time.Millisecond, Length: 2 * time.Millisecond, CPUPct: 3},
+			{Offset: 2500 * time.Millisecond, Length: 2 * time.Millisecond, CPUPct: 3, Thread: true},
 		}}
 	return in
 }
@@ -209,7 +209,7 @@ func TestJudgeHostPauses(t *testing.T) {
 		{
 			name:  "lag a host pause accounts for is noted, not tripped",
 			edit:  func(*Input) {},
-			notes: []string{"start lag p99 85.8 ms is above 10 ms, but host pauses account for it: without them it is 0.900 ms", "host pauses: the process was not run 2 time(s) for 87.8 ms in all; longest 85.8 ms at +1.234 s, 2.0 ms at +2.500 s; over the run CPU steal 80.0 ms (all CPUs), OS run-queue wait 3.0 ms (all threads)"},
+			notes: []string{"start lag p99 85.8 ms is above 10 ms, but host pauses account for it: without them it is 0.900 ms", "host pauses: the process was not run 2 time(s) for 87.8 ms in all (1 of them one thread only); longest 85.8 ms at +1.234 s, 2.0 ms at +2.500 s; over the run CPU steal 80.0 ms (all CPUs), OS run-queue wait 3.0 ms (all threads)"},
 		},
 		{
 			name:    "lag host pauses explain only in part trips",

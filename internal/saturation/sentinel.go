@@ -9,51 +9,54 @@ import (
 )
 
 // The sentinel: a timer of the Sampler's own, no part of the load, that fires
-// every SentinelPeriod and notes how late it woke. Both kinds of trouble make
-// it late: a generator whose Ps are all busy runs its timers late, and so does
-// a host that does not run the process at all (a VM paused or its CPU stolen,
-// the process descheduled or throttled). What the process did meanwhile tells
-// them apart; see Pause.
+// every SentinelPeriod and notes how late it woke, and, at each wake-up, how
+// long each of the process's threads waited in the OS run queue. Both kinds of
+// trouble delay work: a generator whose Ps are all busy runs its timers late,
+// and so does a host that does not run the process (a VM paused or its CPU
+// stolen, the process descheduled or throttled), or keeps one of its threads,
+// and whatever that thread holds, off the CPU. What the process did meanwhile
+// tells them apart; see Pause.
 const (
 	// SentinelPeriod is how often the sentinel's timer fires. A host pause
 	// starts at most this long before the sentinel's timer was due, so up to
 	// this much of a start lag next to a pause is not set against it.
 	SentinelPeriod = 5 * time.Millisecond
-	// StallMin is how late the sentinel must wake for its wake-up to count as
-	// a stall (a host pause or a busy stall).
+	// StallMin is how late the sentinel must wake, or how long a thread must
+	// wait in the OS run queue within one period, to count as a stall.
 	StallMin = time.Millisecond
-	// BusyFraction: a stall is the generator's own doing when the process used
-	// at least this fraction of its GOMAXPROCS CPUs between the sentinel's
-	// previous wake-up and this one, or when its threads were running or
-	// waiting in the OS run queue for at least this fraction over the last
-	// runQueueEvery wake-ups (a busy generator the host shares CPUs with).
-	BusyFraction = 0.5
-	// BusyRunnablePerP: so is a stall that began with at least this many
-	// runnable goroutines per P waiting for one (a Go run queue, whatever CPU
-	// the host granted).
-	BusyRunnablePerP = 2
-	// runQueueEvery: the OS run-queue wait is read every this many wake-ups,
-	// and at each stall.
-	runQueueEvery = 4
+	// BusyFraction: a sentinel period in which the process used at least
+	// this fraction of its GOMAXPROCS CPUs is busy, and its stalls are the
+	// generator's own doing. An idle generator uses a few percent; one that
+	// keeps every P busy gets at least this much even from a host that shares
+	// the CPUs with a few CPU hogs. (A Go run queue is no sign of overload by
+	// itself: the goroutines behind a thread the host holds queue on its P.)
+	BusyFraction = 0.25
+	// cpuHistory is how many wake-ups' CPU readings the sentinel keeps, to
+	// tell the CPU use during a thread's wait (1.28 s of them).
+	cpuHistory = 256
 	// maxPauses is how many host pauses a Sampler keeps; the ones beyond are
 	// counted, not kept, and cannot explain start lag.
 	maxPauses = 1 << 15
 )
 
-// Pause is one stall of the sentinel during which the process was not
-// running: the sentinel's timer was due at Start and it woke Length late,
-// while the process used less than BusyFraction of its CPUs (and its threads,
-// running or queued for a CPU, occupied less than BusyFraction of them), and
-// fewer than BusyRunnablePerP goroutines per P were waiting to run when it
-// began. Nothing of the generator's can delay a timer while its CPUs are idle
-// and its run queue is empty: the host did not run it.
+// Pause is a stretch of time in which the host did not run the process, or
+// one of its threads, while the process was not busy (it used less than
+// BusyFraction of its CPUs). Either the sentinel's timer was due at Start and
+// it woke Length late, or (Thread) a thread of the process waited Length in
+// the OS run queue. Nothing of the generator's can delay a timer while its
+// CPUs are idle, and a runnable thread the OS leaves waiting is the host's
+// choice. Pauses that overlap are merged.
 type Pause struct {
-	Start  time.Time     // when the sentinel's timer was due
+	Start  time.Time     // when the sentinel's timer was due, or the thread's wait began
 	Offset time.Duration // Start from the Sampler's start: when in the run
-	Length time.Duration // how late the sentinel woke
-	CPUPct float64       // the process's CPU use meanwhile, % of GOMAXPROCS
-	// BusyPct is the process's CPU use plus its threads' OS run-queue wait
-	// over the last runQueueEvery wake-ups, % of GOMAXPROCS; -1 unknown.
+	Length time.Duration
+	CPUPct float64 // the process's CPU use in the period, % of GOMAXPROCS
+	// Thread: only a thread's run-queue wait shows this pause (the sentinel
+	// was not late, its thread was not the one kept waiting).
+	Thread bool
+	// BusyPct is no longer measured and is always -1: the CPU use plus the
+	// OS run-queue wait did not tell a busy generator from one whose threads
+	// the host holds. Deprecated: kept for run files that carry it.
 	BusyPct float64
 }
 
@@ -66,14 +69,15 @@ type Host struct {
 	// PausesDropped counts the rest).
 	Pauses        []Pause
 	PausesDropped int64
-	// Busy stalls: the sentinel woke StallMin or more late while the process
-	// was busy (CPU or run queue): the generator's own lateness.
+	// Busy stalls: the sentinel woke StallMin or more late in a busy period:
+	// the generator's own lateness.
 	BusyStalls   int64
 	BusyStallMax time.Duration
 	// SchedLatency*OwnMS: the scheduler latency (see Runtime) without what the
-	// runtime recorded during host pauses and in the sentinel period after
-	// each: goroutines readied in a pause wait for the host, not for the
-	// generator. Zero without a sentinel.
+	// runtime recorded in the sentinel periods that saw a host pause end and
+	// in the period after each: goroutines readied in a pause, or queued
+	// behind a held thread, wait for the host, not for the generator. Zero
+	// without a sentinel.
 	SchedLatencyOwnP99MS float64
 	SchedLatencyOwnMaxMS float64
 	// StealMS is the CPU time the hypervisor gave to others, summed over all
@@ -81,8 +85,8 @@ type Host struct {
 	StealMS float64
 	StealOK bool
 	// RunQueueMS is the time the process's threads waited, runnable, for a
-	// CPU in the OS run queue (/proc/self/task/*/schedstat) over the interval;
-	// RunQueueOK says it was read.
+	// CPU in the OS run queue (/proc/self/task/*/schedstat) over the interval,
+	// summed over the threads; RunQueueOK says it was read.
 	RunQueueMS float64
 	RunQueueOK bool
 }
@@ -110,11 +114,9 @@ type sentinelClock struct {
 	wait func(d time.Duration, stop <-chan struct{}) bool
 	// cpu is the process's CPU time so far (processCPU).
 	cpu func() (time.Duration, bool)
-	// runQueue is the process's threads' OS run-queue wait so far.
-	runQueue func() (time.Duration, bool)
-	// runnable, when set, replaces the runtime's count of goroutines
-	// waiting for a P (metricRunnable).
-	runnable func() uint64
+	// runQueue is the process's threads' OS run-queue wait so far, summed,
+	// and the largest one thread's grew by since the last call.
+	runQueue func() (total, longest time.Duration, ok bool)
 	close    func()
 }
 
@@ -123,7 +125,7 @@ func realClock() sentinelClock {
 	timer.Stop()
 	rq := newRunQueue()
 	return sentinelClock{
-		runQueue: rq.waited,
+		runQueue: rq.read,
 		close:    rq.close,
 		now:      time.Now,
 		wait: func(d time.Duration, stop <-chan struct{}) bool {
@@ -140,9 +142,6 @@ func realClock() sentinelClock {
 	}
 }
 
-// Metrics the sentinel reads at each wake-up.
-const metricRunnable = "/sched/goroutines/runnable:goroutines" // Go 1.26+
-
 type sentinel struct {
 	clock  sentinelClock
 	period time.Duration
@@ -151,17 +150,16 @@ type sentinel struct {
 	done   chan struct{}
 
 	// Owned by the loop until done is closed.
-	host     Host
-	own      []uint64  // scheduler latency counts outside host pauses
-	buckets  []float64 // their buckets
-	samples  [2][]metrics.Sample
-	runnable bool // metricRunnable exists
+	host    Host
+	own     []uint64            // scheduler latency counts outside host pauses
+	buckets []float64           // their buckets
+	samples [2][]metrics.Sample // the scheduler latencies, read alternately
 }
 
 func startSentinel(clock sentinelClock, period time.Duration) *sentinel {
-	s := &sentinel{clock: clock, period: period, stop: make(chan struct{}), done: make(chan struct{}), runnable: supported(metricRunnable)}
+	s := &sentinel{clock: clock, period: period, stop: make(chan struct{}), done: make(chan struct{})}
 	for i := range s.samples {
-		s.samples[i] = []metrics.Sample{{Name: metricSchedLatencies}, {Name: metricRunnable}}
+		s.samples[i] = []metrics.Sample{{Name: metricSchedLatencies}}
 	}
 	s.host.Period = period
 	s.start = clock.now()
@@ -188,22 +186,38 @@ func (s *sentinel) loop() {
 	prevCPU, prevOK := s.clock.cpu()
 	cur := 0
 	metrics.Read(s.samples[cur])
-	// The last run-queue reading: when, and the CPU and the wait then.
-	type reading struct {
-		at        time.Time
-		cpu, wait time.Duration
-		ok        bool
-	}
-	readQueue := func(at time.Time, cpu time.Duration, cpuOK bool) reading {
-		r := reading{at: at, cpu: cpu}
-		if s.clock.runQueue != nil {
-			r.wait, r.ok = s.clock.runQueue()
+	queue := func() (total, longest time.Duration, ok bool) {
+		if s.clock.runQueue == nil {
+			return 0, 0, false
 		}
-		r.ok = r.ok && cpuOK
-		return r
+		return s.clock.runQueue()
 	}
-	first := readQueue(prev, prevCPU, prevOK)
-	last := first
+	firstWait, _, firstOK := queue()
+	lastWait, lastOK := firstWait, firstOK
+	// The CPU time at the last wake-ups, oldest first: the CPU a thread's
+	// wait overlapped is read from it.
+	type cpuAt struct {
+		at  time.Time
+		cpu time.Duration
+		ok  bool
+	}
+	var ring [cpuHistory]cpuAt
+	n := 0
+	ring[0] = cpuAt{prev, prevCPU, prevOK}
+	n++
+	cpuSince := func(from, to time.Time, cpu time.Duration, ok bool) float64 {
+		oldest := max(0, n-cpuHistory)
+		i := n - 1 // the newest wake-up at or before from, else the oldest kept
+		for i > oldest && ring[i%cpuHistory].at.After(from) {
+			i--
+		}
+		past := ring[i%cpuHistory]
+		span := to.Sub(past.at)
+		if !ok || !past.ok || span <= 0 {
+			return -1
+		}
+		return 100 * float64(cpu-past.cpu) / (float64(span) * float64(runtime.GOMAXPROCS(0)))
+	}
 	afterPause := false
 	for {
 		due := s.clock.now().Add(s.period)
@@ -214,66 +228,84 @@ func (s *sentinel) loop() {
 		cpu, cpuOK := s.clock.cpu()
 		next := 1 - cur
 		metrics.Read(s.samples[next])
-		busyPct := -1.0
-		if woke.Sub(due) >= StallMin || s.host.Ticks%runQueueEvery == 0 {
-			r := readQueue(woke, cpu, cpuOK)
-			if span := r.at.Sub(last.at); r.ok && last.ok && span > 0 {
-				busyPct = 100 * float64(r.cpu-last.cpu+r.wait-last.wait) / (float64(span) * float64(runtime.GOMAXPROCS(0)))
-			}
-			last = r
+		wait, longest, waitOK := queue()
+		if waitOK {
+			lastWait, lastOK = wait, true
+		} else {
+			longest = 0
 		}
-		host := s.observe(prev, due, woke, cpu-prevCPU, prevOK && cpuOK, s.runnableAt(cur), busyPct)
+		waitCPUPct := -1.0
+		if longest > woke.Sub(prev) {
+			waitCPUPct = cpuSince(woke.Add(-longest), prev, prevCPU, prevOK)
+		}
+		host := s.observe(prev, due, woke, cpu-prevCPU, prevOK && cpuOK, longest, waitCPUPct)
 		s.addSched(s.samples[cur][0], s.samples[next][0], host || afterPause)
 		afterPause = host
 		prev, prevCPU, prevOK, cur = woke, cpu, cpuOK, next
+		ring[n%cpuHistory] = cpuAt{prev, prevCPU, prevOK}
+		n++
 	}
-	if end := readQueue(prev, prevCPU, prevOK); end.ok && first.ok {
-		s.host.RunQueueMS, s.host.RunQueueOK = durMS(end.wait-first.wait), true
+	if firstOK && lastOK {
+		s.host.RunQueueMS, s.host.RunQueueOK = durMS(lastWait-firstWait), true
 	}
 }
 
-// runnableAt is the runnable goroutines of sample set i, or 0 when unknown.
-func (s *sentinel) runnableAt(i int) uint64 {
-	if s.clock.runnable != nil {
-		return s.clock.runnable()
-	}
-	if v := s.samples[i][1].Value; s.runnable && v.Kind() == metrics.KindUint64 {
-		return v.Uint64()
-	}
-	return 0
-}
-
-// observe judges one wake-up: due was when the timer should have fired, woke
-// when the sentinel ran, prev its previous wake-up, cpu the process's CPU time
-// in between (cpuOK false: unknown), runnable the goroutines waiting for a P at
-// prev, busyPct the CPU plus run-queue occupancy (-1: not measured). It
-// reports whether the wake-up was a host pause.
-func (s *sentinel) observe(prev, due, woke time.Time, cpu time.Duration, cpuOK bool, runnable uint64, busyPct float64) bool {
+// observe judges one sentinel period: it began at prev, the timer was due at
+// due and the sentinel woke at woke; the process used cpu of CPU time in it
+// (cpuOK false: unknown). The thread kept longest in the OS run queue waited
+// longest, ending in the period; waitCPUPct is the process's CPU use (% of
+// GOMAXPROCS, -1 unknown) from about when that wait began to prev. It records
+// the stalls and reports whether a host pause ended in the period.
+func (s *sentinel) observe(prev, due, woke time.Time, cpu time.Duration, cpuOK bool, longest time.Duration, waitCPUPct float64) bool {
 	s.host.Ticks++
 	late := woke.Sub(due)
-	if late < StallMin {
-		return false
-	}
-	procs := runtime.GOMAXPROCS(0)
 	window := woke.Sub(prev)
+	host := false
+	// A thread's wait ended somewhere in the period: all of it that lies
+	// before the period's start surely belongs to the wait. It is the host's
+	// unless the process was busy meanwhile.
+	if longest >= StallMin && longest > window && waitCPUPct >= 0 && waitCPUPct < 100*BusyFraction {
+		s.addPause(woke.Add(-longest), prev, waitCPUPct, true)
+		host = true
+	}
+	if late < StallMin {
+		return host
+	}
 	cpuPct := -1.0
 	if cpuOK && window > 0 {
-		cpuPct = 100 * float64(cpu) / (float64(window) * float64(procs))
+		cpuPct = 100 * float64(cpu) / (float64(window) * float64(runtime.GOMAXPROCS(0)))
 	}
-	// Unknown CPU use cannot clear the generator: the stall is counted as its own.
-	busy := cpuPct < 0 || cpuPct >= 100*BusyFraction || busyPct >= 100*BusyFraction ||
-		runnable >= uint64(BusyRunnablePerP*procs)
-	if busy {
+	// Unknown CPU use cannot clear the generator: the period counts as busy.
+	if cpuPct < 0 || cpuPct >= 100*BusyFraction {
 		s.host.BusyStalls++
 		s.host.BusyStallMax = max(s.host.BusyStallMax, late)
-		return false
+		return host
 	}
-	if len(s.host.Pauses) >= maxPauses {
-		s.host.PausesDropped++
-		return true
-	}
-	s.host.Pauses = append(s.host.Pauses, Pause{Start: due, Offset: due.Sub(s.start), Length: late, CPUPct: cpuPct, BusyPct: busyPct})
+	s.addPause(due, woke, cpuPct, false)
 	return true
+}
+
+// addPause adds the host pause [from, to), merged with the pauses it overlaps.
+func (s *sentinel) addPause(from, to time.Time, cpuPct float64, thread bool) {
+	ps := s.host.Pauses
+	for len(ps) > 0 && !ps[len(ps)-1].Start.Add(ps[len(ps)-1].Length).Before(from) {
+		last := ps[len(ps)-1]
+		ps = ps[:len(ps)-1]
+		if last.Start.Before(from) {
+			from = last.Start
+		}
+		if end := last.Start.Add(last.Length); end.After(to) {
+			to = end
+		}
+		cpuPct = max(cpuPct, last.CPUPct)
+		thread = thread && last.Thread
+	}
+	if len(ps) >= maxPauses {
+		s.host.Pauses = ps
+		s.host.PausesDropped++
+		return
+	}
+	s.host.Pauses = append(ps, Pause{Start: from, Offset: from.Sub(s.start), Length: to.Sub(from), CPUPct: cpuPct, Thread: thread, BusyPct: -1})
 }
 
 // addSched adds the scheduler latencies recorded between samples a and b to

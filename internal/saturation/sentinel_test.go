@@ -18,14 +18,21 @@ type simHost struct {
 	start    time.Time
 	pauses   [][2]time.Duration // [from, to) after start
 	busyFrac float64            // of GOMAXPROCS: the CPU the process uses
-	queued   float64            // of GOMAXPROCS: its threads' OS run-queue wait
-	runnable uint64
+	// threadOnly: the pauses hold one thread of the process, not the
+	// sentinel's: the sentinel wakes on time, and the OS run-queue wait of the
+	// held thread shows each pause once it is over.
+	threadOnly bool
+	reported   int // pauses whose run-queue wait was read
 }
 
 // sleep sleeps d, and on through any pause the wake-up would fall in.
 func (h *simHost) sleep(d time.Duration, stop <-chan struct{}) bool {
+	return h.sleepPaused(d, stop, h.pauses)
+}
+
+func (h *simHost) sleepPaused(d time.Duration, stop <-chan struct{}, pauses [][2]time.Duration) bool {
 	wake := time.Now().Add(d)
-	for _, p := range h.pauses {
+	for _, p := range pauses {
 		from, to := h.start.Add(p[0]), h.start.Add(p[1])
 		if !wake.Before(from) && wake.Before(to) {
 			wake = to
@@ -42,16 +49,27 @@ func (h *simHost) sleep(d time.Duration, stop <-chan struct{}) bool {
 }
 
 func (h *simHost) clock() sentinelClock {
+	wait := h.sleep
+	if h.threadOnly {
+		wait = func(d time.Duration, stop <-chan struct{}) bool { return h.sleepPaused(d, stop, nil) }
+	}
 	return sentinelClock{
 		now:  time.Now,
-		wait: h.sleep,
+		wait: wait,
 		cpu: func() (time.Duration, bool) {
 			return time.Duration(h.busyFrac * float64(runtime.GOMAXPROCS(0)) * float64(time.Since(h.start))), true
 		},
-		runQueue: func() (time.Duration, bool) {
-			return time.Duration(h.queued * float64(runtime.GOMAXPROCS(0)) * float64(time.Since(h.start))), true
+		runQueue: func() (total, longest time.Duration, ok bool) {
+			if !h.threadOnly {
+				return 0, 0, true
+			}
+			for h.reported < len(h.pauses) && time.Since(h.start) >= h.pauses[h.reported][1] {
+				p := h.pauses[h.reported]
+				longest = max(longest, p[1]-p[0])
+				h.reported++
+			}
+			return 0, longest, true
 		},
-		runnable: func() uint64 { return h.runnable },
 	}
 }
 
@@ -104,6 +122,7 @@ func TestHostPauseIsReportedAndDoesNotSaturate(t *testing.T) {
 			assert.Less(t, p.Offset, from+SentinelPeriod, "…within one sentinel period of its start")
 			assert.Equal(t, to, p.Offset+p.Length, "…and lasts to its end")
 			assert.Less(t, p.CPUPct, 100*BusyFraction)
+			assert.False(t, p.Thread, "the sentinel saw it")
 		}
 		assert.Zero(t, h.BusyStalls)
 		assert.Positive(t, h.Ticks)
@@ -120,27 +139,54 @@ func TestHostPauseIsReportedAndDoesNotSaturate(t *testing.T) {
 	})
 }
 
+// TestHostHoldingAThreadIsAHostPause: the host keeps one thread of an idle
+// generator off the CPU, with the users' timers behind it, while the
+// sentinel, on another thread, wakes on time. The thread's run-queue wait
+// shows the pause, and the lag it made is the host's.
+func TestHostHoldingAThreadIsAHostPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in := simRun(t, &simHost{pauses: threePauses, busyFrac: 0.01, threadOnly: true})
+		h := in.Runtime.Host
+		require.Len(t, h.Pauses, 3, "%+v", h.Pauses)
+		for i, p := range h.Pauses {
+			from, to := threePauses[i][0], threePauses[i][1]
+			assert.True(t, p.Thread)
+			assert.Equal(t, from, p.Offset, "pause %d: the wait began when the host took the thread", i)
+			assert.LessOrEqual(t, p.Offset+p.Length, to, "…and is set no later than it ended")
+			assert.Greater(t, p.Offset+p.Length, to-SentinelPeriod-time.Millisecond, "…missing at most one sentinel period")
+		}
+		assert.Zero(t, h.BusyStalls, "the sentinel was never late")
+		assert.Greater(t, in.Lag.P99MS, 70.0)
+		assert.Less(t, in.LagOwn.P99MS, durMS(SentinelPeriod)+0.01)
+		v := Judge(in, lagOnly)
+		assert.False(t, v.Saturated, "%s", v.Message())
+		assert.True(t, containsSub(v.Notes, "but host pauses account for it"), "%q", v.Notes)
+	})
+}
+
 // TestBusyStallIsTheGenerators: the same stalls while the process keeps its
-// CPUs busy, or with a run queue of goroutines waiting for a P, are the
-// generator's own: nothing is explained away and the lag saturates it.
+// CPUs busy, even a host's share of them, are the generator's own: nothing is
+// explained away and the lag saturates it.
 func TestBusyStallIsTheGenerators(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		host simHost
 	}{
 		{"CPU busy", simHost{pauses: threePauses, busyFrac: 0.9}},
-		{"Go run queue", simHost{pauses: threePauses, busyFrac: 0.01, runnable: uint64(BusyRunnablePerP * runtime.GOMAXPROCS(0))}},
 		// Spinning goroutines on a host that gives the process a third of its
-		// CPUs: its threads are queued for the rest.
-		{"CPU busy, shared with the host", simHost{pauses: threePauses, busyFrac: 0.3, queued: 0.6}},
+		// CPUs: still busy.
+		{"CPU busy, shared with the host", simHost{pauses: threePauses, busyFrac: 0.3}},
+		{"CPU busy, a thread held", simHost{pauses: threePauses, busyFrac: 0.3, threadOnly: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := tc.host
 				in := simRun(t, &h)
 				assert.Empty(t, in.Runtime.Host.Pauses)
-				assert.Equal(t, int64(3), in.Runtime.Host.BusyStalls)
-				assert.InDelta(t, 80, durMS(in.Runtime.Host.BusyStallMax), durMS(SentinelPeriod))
+				if !h.threadOnly {
+					assert.Equal(t, int64(3), in.Runtime.Host.BusyStalls)
+					assert.InDelta(t, 80, durMS(in.Runtime.Host.BusyStallMax), durMS(SentinelPeriod))
+				}
 				assert.Equal(t, in.Lag, in.LagOwn, "nothing explained")
 
 				v := Judge(in, lagOnly)
@@ -156,32 +202,56 @@ func TestObserveClassifiesStalls(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
 	t0 := time.Unix(1000, 0)
 	due := t0.Add(SentinelPeriod)
-	s := &sentinel{start: t0}
-	window := func(late time.Duration) time.Duration { return SentinelPeriod + late }
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	cpuAt := func(frac float64, late time.Duration) time.Duration {
-		return time.Duration(frac * float64(procs) * float64(window(late)))
+		return time.Duration(frac * float64(procs) * float64(SentinelPeriod+late))
 	}
+	late := ms(30)
 
-	assert.False(t, s.observe(t0, due, due.Add(StallMin-1), 0, true, 0, -1), "under StallMin: no stall")
-	assert.Zero(t, s.host.BusyStalls)
-	assert.Empty(t, s.host.Pauses)
-
-	late := 30 * time.Millisecond
-	assert.True(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, 30), "idle: a host pause")
-	assert.True(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, -1), "idle, run queue unknown: a host pause")
-	require.Len(t, s.host.Pauses, 2)
-	assert.Equal(t, Pause{Start: due, Offset: SentinelPeriod, Length: late, CPUPct: 10, BusyPct: 30}, roundPct(s.host.Pauses[0]))
+	s := &sentinel{start: t0}
+	assert.False(t, s.observe(t0, due, due.Add(StallMin-1), 0, true, StallMin-1, 0), "under StallMin: no stall")
+	assert.True(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, -1), "idle: a host pause")
+	require.Len(t, s.host.Pauses, 1)
+	assert.Equal(t, Pause{Start: due, Offset: SentinelPeriod, Length: late, CPUPct: 10, BusyPct: -1}, roundPct(s.host.Pauses[0]))
 
 	assert.False(t, s.observe(t0, due, due.Add(late), cpuAt(BusyFraction, late), true, 0, -1), "CPU busy: the generator's")
-	assert.False(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, 100*BusyFraction), "busy but queued for a CPU: the generator's")
-	assert.False(t, s.observe(t0, due, due.Add(late), 0, true, uint64(BusyRunnablePerP*procs), -1), "a Go run queue: the generator's")
 	assert.False(t, s.observe(t0, due, due.Add(2*late), 0, false, 0, -1), "CPU unknown: cannot clear the generator")
-	assert.Equal(t, int64(4), s.host.BusyStalls)
+	assert.Equal(t, int64(2), s.host.BusyStalls)
 	assert.Equal(t, 2*late, s.host.BusyStallMax)
-	assert.Len(t, s.host.Pauses, 2)
-	assert.Equal(t, int64(7), s.host.Ticks)
+	assert.Len(t, s.host.Pauses, 1)
+	assert.Equal(t, int64(4), s.host.Ticks)
+
+	// A thread waited 50 ms, ending in a period that began at p: 45 ms of it
+	// surely lie before p. It is a host pause while the rest of the process
+	// was idle.
+	s = &sentinel{start: t0}
+	p := t0.Add(ms(100))
+	onTime := p.Add(SentinelPeriod)
+	assert.False(t, s.observe(p, onTime, onTime, 0, true, ms(50), 100*BusyFraction), "a thread held while the process was busy: the generator's")
+	assert.False(t, s.observe(p, onTime, onTime, 0, true, ms(50), -1), "…or while its CPU use is unknown")
+	assert.False(t, s.observe(p, onTime, onTime, 0, true, ms(4), 0), "a wait within the period: not placed")
+	assert.Empty(t, s.host.Pauses)
+	assert.Zero(t, s.host.BusyStalls, "only the sentinel's own stalls count as busy stalls")
+	assert.True(t, s.observe(p, onTime, onTime, 0, true, ms(50), 1), "the sentinel was on time, a thread was held")
+	require.Len(t, s.host.Pauses, 1)
+	assert.Equal(t, Pause{Start: onTime.Add(-ms(50)), Offset: ms(55), Length: ms(45), CPUPct: 1, Thread: true, BusyPct: -1}, s.host.Pauses[0])
+
+	// Pauses that overlap merge; one the sentinel saw is not Thread.
+	s = &sentinel{start: t0}
+	s.addPause(t0.Add(ms(10)), t0.Add(ms(20)), 1, true)
+	s.addPause(t0.Add(ms(30)), t0.Add(ms(40)), 2, true)
+	s.addPause(t0.Add(ms(15)), t0.Add(ms(35)), 3, false)
+	s.addPause(t0.Add(ms(40)), t0.Add(ms(50)), 0, true)
+	s.addPause(t0.Add(ms(60)), t0.Add(ms(70)), 0, true)
+	assert.Equal(t, []Pause{
+		{Start: t0.Add(ms(10)), Offset: ms(10), Length: ms(40), CPUPct: 3, BusyPct: -1},
+		{Start: t0.Add(ms(60)), Offset: ms(60), Length: ms(10), Thread: true, BusyPct: -1},
+	}, s.host.Pauses)
 
 	s.host.Pauses = make([]Pause, maxPauses)
+	for i := range s.host.Pauses {
+		s.host.Pauses[i].Start = t0.Add(-time.Hour)
+	}
 	assert.True(t, s.observe(t0, due, due.Add(late), 0, true, 0, -1))
 	assert.Len(t, s.host.Pauses, maxPauses, "kept no more")
 	assert.Equal(t, int64(1), s.host.PausesDropped)
@@ -189,7 +259,6 @@ func TestObserveClassifiesStalls(t *testing.T) {
 
 func roundPct(p Pause) Pause {
 	p.CPUPct = float64(int(p.CPUPct + 0.5))
-	p.BusyPct = float64(int(p.BusyPct + 0.5))
 	return p
 }
 
@@ -214,7 +283,10 @@ func TestSamplerStopsItsSentinel(t *testing.T) {
 		rt := s.Stop()
 		assert.Equal(t, SentinelPeriod, rt.Host.Period)
 		assert.InDelta(t, 20, rt.Host.Ticks, 1, "one wake-up a period")
-		assert.Empty(t, rt.Host.Pauses, "fake time: never late")
+		for _, p := range rt.Host.Pauses {
+			assert.True(t, p.Thread, "fake time: the sentinel is never late (its threads' real run-queue waits may show)")
+		}
+		assert.Zero(t, rt.Host.BusyStalls)
 		assert.Equal(t, rt, s.Stop())
 	})
 }
