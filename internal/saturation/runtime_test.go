@@ -130,7 +130,12 @@ func TestSamplerAroundBusyPeriod(t *testing.T) {
 	assert.Equal(t, runtime.GOMAXPROCS(0), r.GOMAXPROCS)
 	assert.Positive(t, r.Goroutines)
 	assert.Equal(t, r, s.Stop(), "Stop again returns the same figures")
-	assert.Positive(t, r.Host.BusyStalls, "spinning Ps delay the sentinel, and that is the generator's doing")
+	// Spinning Ps delay the sentinel, and that is the generator's doing;
+	// unless the host itself held the process (seen beside three CPU hogs:
+	// 15% CPU over the period), when its pauses must say so.
+	if r.Host.BusyStalls == 0 {
+		assert.Greater(t, r.Host.PauseTotal(), r.Wall/10, "spinning Ps delay the sentinel: busy stalls, or host pauses that explain them")
+	}
 	assert.Positive(t, r.Host.Ticks)
 }
 
