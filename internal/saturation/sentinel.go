@@ -28,9 +28,16 @@ const (
 	// this fraction of its GOMAXPROCS CPUs is busy, and its stalls are the
 	// generator's own doing. An idle generator uses a few percent; one that
 	// keeps every P busy gets at least this much even from a host that shares
-	// the CPUs with a few CPU hogs. (A Go run queue is no sign of overload by
-	// itself: the goroutines behind a thread the host holds queue on its P.)
+	// the CPUs with a few CPU hogs.
 	BusyFraction = 0.25
+	// BusyRunnablePerP: so is a period at whose start the Go run queue had
+	// held, in the median of the last backlogTicks wake-ups, at least this
+	// many runnable goroutines per P: a generator with more work than Ps,
+	// however little CPU the host grants it. (One deep run queue is no sign:
+	// the goroutines behind a thread the host holds queue on its P, and drain
+	// when it runs again.)
+	BusyRunnablePerP = 2
+	backlogTicks     = 16
 	// cpuHistory is how many wake-ups' CPU readings the sentinel keeps, to
 	// tell the CPU use during a thread's wait (1.28 s of them).
 	cpuHistory = 256
@@ -41,7 +48,7 @@ const (
 
 // Pause is a stretch of time in which the host did not run the process, or
 // one of its threads, while the process was not busy (it used less than
-// BusyFraction of its CPUs). Either the sentinel's timer was due at Start and
+// BusyFraction of its CPUs and had no lasting Go run queue). Either the sentinel's timer was due at Start and
 // it woke Length late, or (Thread) a thread of the process waited Length in
 // the OS run queue. Nothing of the generator's can delay a timer while its
 // CPUs are idle, and a runnable thread the OS leaves waiting is the host's
@@ -117,6 +124,9 @@ type sentinelClock struct {
 	// runQueue is the process's threads' OS run-queue wait so far, summed,
 	// and the largest one thread's grew by since the last call.
 	runQueue func() (total, longest time.Duration, ok bool)
+	// runnable, when set, replaces the runtime's count of goroutines
+	// waiting for a P (metricRunnable).
+	runnable func() uint64
 	close    func()
 }
 
@@ -142,6 +152,9 @@ func realClock() sentinelClock {
 	}
 }
 
+// metricRunnable is the Go run queue's length (Go 1.26+).
+const metricRunnable = "/sched/goroutines/runnable:goroutines"
+
 type sentinel struct {
 	clock  sentinelClock
 	period time.Duration
@@ -153,13 +166,16 @@ type sentinel struct {
 	host    Host
 	own     []uint64            // scheduler latency counts outside host pauses
 	buckets []float64           // their buckets
-	samples [2][]metrics.Sample // the scheduler latencies, read alternately
+	samples [2][]metrics.Sample // the scheduler latencies and the run queue, read alternately
+	// The run queue at the last wake-ups (backlog reads their median).
+	runnable  [backlogTicks]uint64
+	nRunnable int
 }
 
 func startSentinel(clock sentinelClock, period time.Duration) *sentinel {
 	s := &sentinel{clock: clock, period: period, stop: make(chan struct{}), done: make(chan struct{})}
 	for i := range s.samples {
-		s.samples[i] = []metrics.Sample{{Name: metricSchedLatencies}}
+		s.samples[i] = []metrics.Sample{{Name: metricSchedLatencies}, {Name: metricRunnable}}
 	}
 	s.host.Period = period
 	s.start = clock.now()
@@ -186,6 +202,7 @@ func (s *sentinel) loop() {
 	prevCPU, prevOK := s.clock.cpu()
 	cur := 0
 	metrics.Read(s.samples[cur])
+	s.noteRunnable(cur)
 	queue := func() (total, longest time.Duration, ok bool) {
 		if s.clock.runQueue == nil {
 			return 0, 0, false
@@ -238,7 +255,8 @@ func (s *sentinel) loop() {
 		if longest > woke.Sub(prev) {
 			waitCPUPct = cpuSince(woke.Add(-longest), prev, prevCPU, prevOK)
 		}
-		host := s.observe(prev, due, woke, cpu-prevCPU, prevOK && cpuOK, longest, waitCPUPct)
+		host := s.observe(prev, due, woke, cpu-prevCPU, prevOK && cpuOK, s.backlog(), longest, waitCPUPct)
+		s.noteRunnable(next)
 		s.addSched(s.samples[cur][0], s.samples[next][0], host || afterPause)
 		afterPause = host
 		prev, prevCPU, prevOK, cur = woke, cpu, cpuOK, next
@@ -250,13 +268,40 @@ func (s *sentinel) loop() {
 	}
 }
 
+// noteRunnable keeps the run queue's length from sample set i.
+func (s *sentinel) noteRunnable(i int) {
+	var n uint64
+	switch v := s.samples[i][1].Value; {
+	case s.clock.runnable != nil:
+		n = s.clock.runnable()
+	case v.Kind() == metrics.KindUint64:
+		n = v.Uint64()
+	default:
+		return // not in this runtime: no backlog is ever seen
+	}
+	s.runnable[s.nRunnable%backlogTicks] = n
+	s.nRunnable++
+}
+
+// backlog reports whether the Go run queue lasted: its median over the last
+// wake-ups is at least BusyRunnablePerP per P.
+func (s *sentinel) backlog() bool {
+	n := min(s.nRunnable, backlogTicks)
+	if n == 0 {
+		return false
+	}
+	v := slices.Clone(s.runnable[:n])
+	slices.Sort(v)
+	return v[n/2] >= uint64(BusyRunnablePerP*runtime.GOMAXPROCS(0))
+}
+
 // observe judges one sentinel period: it began at prev, the timer was due at
 // due and the sentinel woke at woke; the process used cpu of CPU time in it
-// (cpuOK false: unknown). The thread kept longest in the OS run queue waited
+// (cpuOK false: unknown); backlog says the Go run queue lasted up to prev. The thread kept longest in the OS run queue waited
 // longest, ending in the period; waitCPUPct is the process's CPU use (% of
 // GOMAXPROCS, -1 unknown) from about when that wait began to prev. It records
 // the stalls and reports whether a host pause ended in the period.
-func (s *sentinel) observe(prev, due, woke time.Time, cpu time.Duration, cpuOK bool, longest time.Duration, waitCPUPct float64) bool {
+func (s *sentinel) observe(prev, due, woke time.Time, cpu time.Duration, cpuOK, backlog bool, longest time.Duration, waitCPUPct float64) bool {
 	s.host.Ticks++
 	late := woke.Sub(due)
 	window := woke.Sub(prev)
@@ -264,7 +309,7 @@ func (s *sentinel) observe(prev, due, woke time.Time, cpu time.Duration, cpuOK b
 	// A thread's wait ended somewhere in the period: all of it that lies
 	// before the period's start surely belongs to the wait. It is the host's
 	// unless the process was busy meanwhile.
-	if longest >= StallMin && longest > window && waitCPUPct >= 0 && waitCPUPct < 100*BusyFraction {
+	if longest >= StallMin && longest > window && waitCPUPct >= 0 && waitCPUPct < 100*BusyFraction && !backlog {
 		s.addPause(woke.Add(-longest), prev, waitCPUPct, true)
 		host = true
 	}
@@ -276,7 +321,7 @@ func (s *sentinel) observe(prev, due, woke time.Time, cpu time.Duration, cpuOK b
 		cpuPct = 100 * float64(cpu) / (float64(window) * float64(runtime.GOMAXPROCS(0)))
 	}
 	// Unknown CPU use cannot clear the generator: the period counts as busy.
-	if cpuPct < 0 || cpuPct >= 100*BusyFraction {
+	if cpuPct < 0 || cpuPct >= 100*BusyFraction || backlog {
 		s.host.BusyStalls++
 		s.host.BusyStallMax = max(s.host.BusyStallMax, late)
 		return host

@@ -2,6 +2,7 @@ package saturation
 
 import (
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -18,6 +19,7 @@ type simHost struct {
 	start    time.Time
 	pauses   [][2]time.Duration // [from, to) after start
 	busyFrac float64            // of GOMAXPROCS: the CPU the process uses
+	runnable uint64             // the Go run queue, all along
 	// threadOnly: the pauses hold one thread of the process, not the
 	// sentinel's: the sentinel wakes on time, and the OS run-queue wait of the
 	// held thread shows each pause once it is over.
@@ -59,6 +61,7 @@ func (h *simHost) clock() sentinelClock {
 		cpu: func() (time.Duration, bool) {
 			return time.Duration(h.busyFrac * float64(runtime.GOMAXPROCS(0)) * float64(time.Since(h.start))), true
 		},
+		runnable: func() uint64 { return h.runnable },
 		runQueue: func() (total, longest time.Duration, ok bool) {
 			if !h.threadOnly {
 				return 0, 0, true
@@ -177,6 +180,10 @@ func TestBusyStallIsTheGenerators(t *testing.T) {
 		// CPUs: still busy.
 		{"CPU busy, shared with the host", simHost{pauses: threePauses, busyFrac: 0.3}},
 		{"CPU busy, a thread held", simHost{pauses: threePauses, busyFrac: 0.3, threadOnly: true}},
+		// More runnable goroutines than Ps, all along, on a host that grants
+		// the process hardly any CPU: still the generator's.
+		{"a lasting Go run queue", simHost{pauses: threePauses, busyFrac: 0.05, runnable: uint64(BusyRunnablePerP * runtime.GOMAXPROCS(0))}},
+		{"a lasting Go run queue, a thread held", simHost{pauses: threePauses, busyFrac: 0.05, threadOnly: true, runnable: uint64(BusyRunnablePerP * runtime.GOMAXPROCS(0))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -209,17 +216,18 @@ func TestObserveClassifiesStalls(t *testing.T) {
 	late := ms(30)
 
 	s := &sentinel{start: t0}
-	assert.False(t, s.observe(t0, due, due.Add(StallMin-1), 0, true, StallMin-1, 0), "under StallMin: no stall")
-	assert.True(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, 0, -1), "idle: a host pause")
+	assert.False(t, s.observe(t0, due, due.Add(StallMin-1), 0, true, false, StallMin-1, 0), "under StallMin: no stall")
+	assert.True(t, s.observe(t0, due, due.Add(late), cpuAt(0.1, late), true, false, 0, -1), "idle: a host pause")
 	require.Len(t, s.host.Pauses, 1)
 	assert.Equal(t, Pause{Start: due, Offset: SentinelPeriod, Length: late, CPUPct: 10, BusyPct: -1}, roundPct(s.host.Pauses[0]))
 
-	assert.False(t, s.observe(t0, due, due.Add(late), cpuAt(BusyFraction, late), true, 0, -1), "CPU busy: the generator's")
-	assert.False(t, s.observe(t0, due, due.Add(2*late), 0, false, 0, -1), "CPU unknown: cannot clear the generator")
-	assert.Equal(t, int64(2), s.host.BusyStalls)
+	assert.False(t, s.observe(t0, due, due.Add(late), cpuAt(BusyFraction, late), true, false, 0, -1), "CPU busy: the generator's")
+	assert.False(t, s.observe(t0, due, due.Add(2*late), 0, false, false, 0, -1), "CPU unknown: cannot clear the generator")
+	assert.False(t, s.observe(t0, due, due.Add(late), 0, true, true, 0, -1), "a lasting Go run queue: the generator's")
+	assert.Equal(t, int64(3), s.host.BusyStalls)
 	assert.Equal(t, 2*late, s.host.BusyStallMax)
 	assert.Len(t, s.host.Pauses, 1)
-	assert.Equal(t, int64(4), s.host.Ticks)
+	assert.Equal(t, int64(5), s.host.Ticks)
 
 	// A thread waited 50 ms, ending in a period that began at p: 45 ms of it
 	// surely lie before p. It is a host pause while the rest of the process
@@ -227,12 +235,13 @@ func TestObserveClassifiesStalls(t *testing.T) {
 	s = &sentinel{start: t0}
 	p := t0.Add(ms(100))
 	onTime := p.Add(SentinelPeriod)
-	assert.False(t, s.observe(p, onTime, onTime, 0, true, ms(50), 100*BusyFraction), "a thread held while the process was busy: the generator's")
-	assert.False(t, s.observe(p, onTime, onTime, 0, true, ms(50), -1), "…or while its CPU use is unknown")
-	assert.False(t, s.observe(p, onTime, onTime, 0, true, ms(4), 0), "a wait within the period: not placed")
+	assert.False(t, s.observe(p, onTime, onTime, 0, true, false, ms(50), 100*BusyFraction), "a thread held while the process was busy: the generator's")
+	assert.False(t, s.observe(p, onTime, onTime, 0, true, false, ms(50), -1), "…or while its CPU use is unknown")
+	assert.False(t, s.observe(p, onTime, onTime, 0, true, true, ms(50), 1), "…or with a lasting Go run queue")
+	assert.False(t, s.observe(p, onTime, onTime, 0, true, false, ms(4), 0), "a wait within the period: not placed")
 	assert.Empty(t, s.host.Pauses)
 	assert.Zero(t, s.host.BusyStalls, "only the sentinel's own stalls count as busy stalls")
-	assert.True(t, s.observe(p, onTime, onTime, 0, true, ms(50), 1), "the sentinel was on time, a thread was held")
+	assert.True(t, s.observe(p, onTime, onTime, 0, true, false, ms(50), 1), "the sentinel was on time, a thread was held")
 	require.Len(t, s.host.Pauses, 1)
 	assert.Equal(t, Pause{Start: onTime.Add(-ms(50)), Offset: ms(55), Length: ms(45), CPUPct: 1, Thread: true, BusyPct: -1}, s.host.Pauses[0])
 
@@ -252,7 +261,7 @@ func TestObserveClassifiesStalls(t *testing.T) {
 	for i := range s.host.Pauses {
 		s.host.Pauses[i].Start = t0.Add(-time.Hour)
 	}
-	assert.True(t, s.observe(t0, due, due.Add(late), 0, true, 0, -1))
+	assert.True(t, s.observe(t0, due, due.Add(late), 0, true, false, 0, -1))
 	assert.Len(t, s.host.Pauses, maxPauses, "kept no more")
 	assert.Equal(t, int64(1), s.host.PausesDropped)
 }
@@ -289,4 +298,27 @@ func TestSamplerStopsItsSentinel(t *testing.T) {
 		assert.Zero(t, rt.Host.BusyStalls)
 		assert.Equal(t, rt, s.Stop())
 	})
+}
+
+// A run queue behind a held thread drains; only a lasting one, the median of
+// the last wake-ups, marks the generator busy.
+func TestBacklogIsALastingRunQueue(t *testing.T) {
+	deep := uint64(BusyRunnablePerP * runtime.GOMAXPROCS(0))
+	var now uint64
+	s := &sentinel{clock: sentinelClock{runnable: func() uint64 { return now }}}
+	s.samples[0] = make([]metrics.Sample, 2)
+	assert.False(t, s.backlog(), "nothing seen yet")
+	for i := range backlogTicks {
+		now = 0
+		if i%3 == 0 {
+			now = 10 * deep // spikes, a third of the time
+		}
+		s.noteRunnable(0)
+	}
+	assert.False(t, s.backlog(), "spikes are no backlog")
+	for range backlogTicks/2 + 1 {
+		now = deep
+		s.noteRunnable(0)
+	}
+	assert.True(t, s.backlog(), "most of the last wake-ups saw a deep run queue")
 }
