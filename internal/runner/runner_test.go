@@ -268,12 +268,23 @@ func TestPacingRecordsIntendedStart(t *testing.T) {
 	e := newEnv(t)
 	// Every task takes 100 ms but the schedule starts one every 20 ms, so each
 	// task starts later than intended and response time grows past service time.
-	c := cls("Pace", scenario.ConstantPacing(20*time.Millisecond), scenario.Task{Name: "p", Weight: 1, Run: get("/p?sleep=100ms")})
-	_, err := Run(t.Context(), Config{Classes: []scenario.Class{c}, Users: 1, SpawnRate: 10, Duration: 700 * time.Millisecond,
-		Grace: time.Second, Client: e.client, Recorder: e.rec})
+	// The run stops after 6 tasks, not after a time: on a machine so busy
+	// that one 100 ms task takes 700 ms a timed run had one task and no backlog.
+	stop := make(chan struct{})
+	done := 0
+	c := cls("Pace", scenario.ConstantPacing(20*time.Millisecond), scenario.Task{Name: "p", Weight: 1, Run: func(ctx context.Context, u *scenario.User) error {
+		u.Do(ctx, client.Request{Method: "GET", Path: "/p?sleep=100ms"})
+		if done++; done == 6 {
+			close(stop)
+		}
+		return nil
+	}})
+	_, err := Run(t.Context(), Config{Classes: []scenario.Class{c}, Users: 1, SpawnRate: 10, Duration: time.Minute,
+		Grace: time.Second, Client: e.client, Recorder: e.rec, Stop: stop})
 	require.NoError(t, err)
 	snap := e.rec.Close()
 	ent := snap.Entries[0]
+	require.GreaterOrEqual(t, ent.Requests, int64(6))
 	assert.Greater(t, ent.ResponseMS(99), 2*ent.ServiceMS(99), "intended-start clock shows the backlog")
 }
 
