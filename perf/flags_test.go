@@ -79,7 +79,7 @@ func init() {
 	flag.Var(&flagDuration, "duration", "run time, Locust's -t forms (60s, 5m, 1h30m) or Go's (default: the scenario's)")
 	flag.Var(&flagGrace, "grace", "how long running tasks may finish after the duration before their requests are cancelled (default 10s)")
 	flag.Var(&flagTimeoutReq, "timeout-req", "timeout of one request, headers and body (default 30s)")
-	flag.Var(&flagMaxLag, "max-lag", "the generator is saturated (the run inconclusive) when its start lag p99 is above this (default 10ms; 0 turns the check off)")
+	flag.Var(&flagMaxLag, "max-lag", "the generator is saturated (the run inconclusive) when its start lag p99, host pauses taken off, is above this (default: 10% of the tightest gated latency bound, 20ms with the seed's table; 0 turns the check off)")
 	flag.Var(&flagHealthEvery, "health-every", "poll the server's /health and /ready this often during the run (default 1s; 0 turns it off)")
 	flag.Var(&flagMetricsEvery, "metrics-every", "scrape the server's /metrics this often during the run (default 5s; 0 turns it off)")
 	flag.Var(&flagProgress, "progress", "interval of the progress line printed with -v (default 5s; 0 turns it off)")
