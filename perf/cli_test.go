@@ -152,12 +152,7 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 			t.Fatalf("no history row was flushed during the run:\n%s", out.String())
 		}
 	}
-	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	stopped := time.Since(start)
+	stopped, err := interruptChild(t, cmd)
 	text := out.String()
 	if err == nil {
 		t.Errorf("an interrupted run must not pass:\n%s", text)
@@ -184,6 +179,18 @@ func TestCLIInterruptStopsGracefullyAndReports(t *testing.T) {
 	if run.Verdict.Pass || run.Meta.Stopped != "stop requested" || !strings.Contains(strings.Join(run.Verdict.Reasons, "\n"), "interrupted") {
 		t.Errorf("the run file must say the run was interrupted: %+v, stopped %q", run.Verdict, run.Meta.Stopped)
 	}
+}
+
+// interruptChild sends the child one SIGINT and waits for it to exit:
+// how long it took from the signal, and its exit error.
+func interruptChild(t *testing.T, cmd *exec.Cmd) (time.Duration, error) {
+	t.Helper()
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	return time.Since(start), err
 }
 
 // rows counts the lines of a file, 0 when it does not exist yet.

@@ -406,13 +406,17 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	rec.Reset() // the run's statistics start with the load
 	var reports onceWriter
 	loadStart := time.Now()
+	// finalRun wraps statistics that cover the load period with the plan's
+	// and the run's metadata: at the end of the run, or on a second SIGINT.
+	finalRun := func(sum runner.Summary, snap stats.Snapshot) runfile.Run {
+		loadPeriod(&snap, sum)
+		run := newRun(p, host, sum, snap)
+		run.Meta.StartLate, run.Meta.Cancelled = late, filter.cancelled.Load()
+		return run
+	}
 	in.onAbort(func() {
 		// A second SIGINT: what was recorded, ungraded, and nothing waited for.
-		snap := rec.Snapshot()
-		now := time.Now().Round(0)
-		run := newRun(p, host, runner.Summary{Started: loadStart.Round(0), Stopped: now, Reason: stopAborted}, snap)
-		run.Meta.StartLate, run.Meta.Cancelled = late, filter.cancelled.Load()
-		run.Stats.End = now
+		run := finalRun(runner.Summary{Started: loadStart, Stopped: time.Now(), Reason: stopAborted}, rec.Snapshot())
 		run.Verdict.Reasons = []string{p.Name + ": aborted by a second interrupt; the results are partial and not graded"}
 		reports.write(func() {
 			if err := writeReports(p.Outputs.Files, run); err != nil {
@@ -432,11 +436,9 @@ func execute(t *testing.T, p plan, ui *webRun) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loadPeriod(&snap, sum)
-	run := newRun(p, host, sum, snap)
-	run.Meta.StartLate, run.Meta.Cancelled = late, filter.cancelled.Load()
+	run := finalRun(sum, snap)
 	run.Generator = judgeGenerator(p, sum, lag, rt)
-	run.Server = stopWatching(snap, sum.Reason == runner.StopRequested)
+	run.Server = stopWatching(run.Stats, sum.Reason == runner.StopRequested)
 	evaluate(t, p, sum, &run)
 	ui.finish(run)
 	reports.write(func() {

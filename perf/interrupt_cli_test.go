@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -80,12 +79,7 @@ func TestCLIInterruptDoesNotWaitForASlowServer(t *testing.T) {
 	url, held := holdingServer(t)
 	prefix := filepath.Join(t.TempDir(), "slow")
 	cmd, out := startInterruptible(t, url, prefix, held)
-	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	stopped := time.Since(start)
+	stopped, err := interruptChild(t, cmd)
 	text := out.String()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
