@@ -23,7 +23,7 @@ import (
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/scenario"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 	"github.com/xagent/perfharness/internal/xagent"
 )
 
@@ -62,8 +62,8 @@ type plan struct {
 	Grace     time.Duration
 	Classes   []scenario.Class
 	Seed      uint64
-	Gate      verdict.Gate
-	Table     verdict.Table
+	Gate      target.Gate
+	Table     target.Table
 	Host      string
 	Model     model
 	Engine    string // the HTTP engine, -client
@@ -113,7 +113,7 @@ func resolve(name string, sc loadScenario) (plan, error) {
 	if p.Seed == 0 {
 		p.Seed = uint64(time.Now().UnixNano())
 	}
-	minGrade, err := verdict.ParseGrade(*flagMinGrade)
+	minGrade, err := target.ParseGrade(*flagMinGrade)
 	if err != nil {
 		return plan{}, fmt.Errorf("-min-grade: %w", err)
 	}
@@ -121,7 +121,7 @@ func resolve(name string, sc loadScenario) (plan, error) {
 	if gate == nil {
 		gate = defaultGate
 	}
-	p.Gate = verdict.Gate{Metrics: gate, MinGrade: minGrade}
+	p.Gate = target.Gate{Metrics: gate, MinGrade: minGrade}
 	if p.Table, err = loadTargets(); err != nil {
 		return plan{}, fmt.Errorf("-targets: %w", err)
 	}
@@ -167,8 +167,8 @@ func resolve(name string, sc loadScenario) (plan, error) {
 // loadTargets reads -targets. A test binary run outside perf/ (go test -c) has
 // no ../fixtures: with -targets left at its default it grades on the built-in
 // copy of the same table.
-func loadTargets() (verdict.Table, error) {
-	t, builtIn, err := verdict.LoadOrDefault(*flagTargets, defaultTargets)
+func loadTargets() (target.Table, error) {
+	t, builtIn, err := target.LoadOrDefault(*flagTargets, defaultTargets)
 	if builtIn {
 		fmt.Printf("note: %s not found; grading on the built-in target table (the seed's values)\n", defaultTargets)
 	}

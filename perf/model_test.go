@@ -17,7 +17,7 @@ import (
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/scenario"
 	"github.com/xagent/perfharness/internal/shape"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // The load models.
@@ -123,7 +123,7 @@ func resolveModel(p *plan, sc loadScenario) error {
 // table and gate: the lag and scheduler limits are fractions of the tightest
 // gated latency bound (saturation.ThresholdsFor); maxLag (-max-lag), when
 // set, overrides the lag limit (0 turns the lag check off).
-func generatorThresholds(table verdict.Table, gate verdict.Gate, maxLag timespan) saturation.Thresholds {
+func generatorThresholds(table target.Table, gate target.Gate, maxLag timespan) saturation.Thresholds {
 	th := saturation.ThresholdsFor(saturation.TightestBound(table, gate))
 	if maxLag.set {
 		th.MaxLagP99, th.LagBasis = maxLag.d, "-max-lag"
@@ -158,7 +158,7 @@ func describeLoad(p plan) string {
 }
 
 // judgeGenerator turns the runner's schedule lag, the Go runtime's figures and
-// the open model's drops into the generator's saturation verdict.
+// the open model's drops into the generator's saturation target.
 func judgeGenerator(p plan, sum runner.Summary, lag *saturation.Lag, rt saturation.Runtime) runfile.Generator {
 	in := saturation.NewInput(lag, rt, sum.Iterations, sum.Dropped)
 	v := saturation.Judge(in, p.Model.Thresholds)
@@ -194,20 +194,20 @@ func TestGeneratorThresholdsFollowTheTargets(t *testing.T) {
 	if saturation.DefaultThresholds().MaxCPUPct == 0 { // a -race binary
 		race = saturation.RaceFactor
 	}
-	seedGate := verdict.Gate{Metrics: defaultGate}
-	th := generatorThresholds(verdict.Default(), seedGate, timespan{})
+	seedGate := target.Gate{Metrics: defaultGate}
+	th := generatorThresholds(target.Default(), seedGate, timespan{})
 	assert.Equal(t, race*20*time.Millisecond, th.MaxLagP99, "10%% of the median's Acceptable bound, 200 ms")
 	assert.Equal(t, race*40*time.Millisecond, th.MaxSchedP99)
 	assert.Contains(t, th.LagBasis, "median_ms's Acceptable bound, 200 ms")
 
-	tight := verdict.Default()
-	tight.Metrics["p95_ms"] = verdict.Bounds{Target: 1, Acceptable: 2, Poor: 3}
+	tight := target.Default()
+	tight.Metrics["p95_ms"] = target.Bounds{Target: 1, Acceptable: 2, Poor: 3}
 	assert.Equal(t, race*200*time.Microsecond, generatorThresholds(tight, seedGate, timespan{}).MaxLagP99, "a 2 ms bound: 0.2 ms")
 
-	set := generatorThresholds(verdict.Default(), seedGate, timespan{d: 7 * time.Millisecond, set: true})
+	set := generatorThresholds(target.Default(), seedGate, timespan{d: 7 * time.Millisecond, set: true})
 	assert.Equal(t, 7*time.Millisecond, set.MaxLagP99, "-max-lag overrides")
 	assert.Equal(t, "-max-lag", set.LagBasis)
-	assert.Zero(t, generatorThresholds(verdict.Default(), seedGate, timespan{set: true}).MaxLagP99, "-max-lag 0: off")
+	assert.Zero(t, generatorThresholds(target.Default(), seedGate, timespan{set: true}).MaxLagP99, "-max-lag 0: off")
 }
 
 // TestGeneratorVerdictHostPause: lag that a host pause the sentinel saw
@@ -215,7 +215,7 @@ func TestGeneratorThresholdsFollowTheTargets(t *testing.T) {
 // its length and when it happened. Without the pause the same lag does.
 func TestGeneratorVerdictHostPause(t *testing.T) {
 	p := plan{Model: model{Kind: modelUsers, Clock: clockService,
-		Thresholds: generatorThresholds(verdict.Default(), verdict.Gate{Metrics: defaultGate}, timespan{d: 10 * time.Millisecond, set: true})}}
+		Thresholds: generatorThresholds(target.Default(), target.Gate{Metrics: defaultGate}, timespan{d: 10 * time.Millisecond, set: true})}}
 	t0 := time.Now()
 	lag := saturation.NewLag()
 	for range 100 {

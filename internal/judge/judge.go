@@ -7,7 +7,7 @@ package judge
 import (
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // The clocks latency targets can be graded on.
@@ -25,11 +25,11 @@ func LatencyMS(e stats.Entry, q float64, clock string) float64 {
 }
 
 // Values are the target table's metrics of one entry, nil without requests.
-func Values(s stats.Snapshot, e stats.Entry, clock string) verdict.Values {
+func Values(s stats.Snapshot, e stats.Entry, clock string) target.Values {
 	if e.Requests == 0 {
 		return nil
 	}
-	return verdict.Values{
+	return target.Values{
 		"median_ms":        LatencyMS(e, 50, clock),
 		"p95_ms":           LatencyMS(e, 95, clock),
 		"p99_ms":           LatencyMS(e, 99, clock),
@@ -43,14 +43,14 @@ func Values(s stats.Snapshot, e stats.Entry, clock string) verdict.Values {
 // run.Generator.Clock), sets run.Checks and run.Alerts, and adds a verdict
 // reason for each failing gated check and each fired alert. It returns false
 // when the run has no request to grade.
-func Grade(run *runfile.Run, table verdict.Table, gate verdict.Gate) bool {
+func Grade(run *runfile.Run, table target.Table, gate target.Gate) bool {
 	s := run.Stats
 	clock := run.Generator.Clock
 	agg := Values(s, s.Total, clock)
 	if agg == nil {
 		return false
 	}
-	endpoints := map[string]verdict.Values{}
+	endpoints := map[string]target.Values{}
 	for _, e := range s.Entries {
 		if v := Values(s, e, clock); v != nil {
 			endpoints[e.Label()] = v

@@ -9,7 +9,7 @@ import (
 
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // late records requests that took 10 ms but started 300 ms after their intended start.
@@ -31,9 +31,9 @@ func late(t *testing.T, fails int) runfile.Run {
 
 func TestGradeOnTheRunsClock(t *testing.T) {
 	t.Parallel()
-	gate := verdict.Gate{Metrics: []string{"median_ms", "p95_ms", "failure_rate_pct"}}
-	table := verdict.Default()
-	table.Metrics["median_ms"] = verdict.Bounds{Target: 50, Acceptable: 100, Poor: 200}
+	gate := target.Gate{Metrics: []string{"median_ms", "p95_ms", "failure_rate_pct"}}
+	table := target.Default()
+	table.Metrics["median_ms"] = target.Bounds{Target: 50, Acceptable: 100, Poor: 200}
 
 	run := late(t, 0)
 	run.Generator.Clock = ClockService
@@ -56,6 +56,6 @@ func TestGradeOnTheRunsClock(t *testing.T) {
 func TestGradeWithoutRequests(t *testing.T) {
 	t.Parallel()
 	run := runfile.Run{Stats: stats.Snapshot{Total: stats.Entry{Name: stats.TotalName}}}
-	assert.False(t, Grade(&run, verdict.Default(), verdict.Gate{}))
+	assert.False(t, Grade(&run, target.Default(), target.Gate{}))
 	assert.Empty(t, run.Checks)
 }

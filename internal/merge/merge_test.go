@@ -13,7 +13,7 @@ import (
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -458,8 +458,8 @@ func TestMetaAndGenerator(t *testing.T) {
 		r.Meta.Stopped, r.Meta.StartLate = stopped, late
 		r.Meta.EntryHistory = true
 		r.Generator = g
-		r.Checks = []verdict.Check{{}}
-		r.Alerts = []verdict.AlertResult{{}}
+		r.Checks = []target.Check{{}}
+		r.Alerts = []target.AlertResult{{}}
 		r.Verdict = runfile.Verdict{Pass: true}
 		r.Baseline = &compare.Result{}
 		r.Server = &runfile.Server{}

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // Percentiles are the columns of the percentile tables, as in Locust.
@@ -157,7 +157,7 @@ func writeExceptions(ew *errWriter, s stats.Snapshot) {
 // WriteGrades writes the aggregate checks and alerts one per line (PASS, FAIL,
 // or info when not gated), then the endpoints' grades as a table with one
 // column per metric; a gated endpoint check that fails is marked FAIL.
-func WriteGrades(w io.Writer, checks []verdict.Check, alerts []verdict.AlertResult) error {
+func WriteGrades(w io.Writer, checks []target.Check, alerts []target.AlertResult) error {
 	ew := &errWriter{w: w}
 	ew.printf("Performance targets\n")
 	var endpoints []string
@@ -174,7 +174,7 @@ func WriteGrades(w io.Writer, checks []verdict.Check, alerts []verdict.AlertResu
 		if !slices.Contains(metrics, c.Metric) {
 			metrics = append(metrics, c.Metric)
 		}
-		cell := withUnit(strconv.FormatFloat(c.Value, 'g', 4, 64), verdict.Unit(c.Metric)) + " " + c.Grade.String()
+		cell := withUnit(strconv.FormatFloat(c.Value, 'g', 4, 64), target.Unit(c.Metric)) + " " + c.Grade.String()
 		if c.Gated {
 			cell = status(true, !c.Pass) + " " + cell
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -60,11 +60,11 @@ func TestConsoleGolden(t *testing.T) {
 }
 
 func TestGradesTable(t *testing.T) {
-	table := verdict.Default()
-	table.Endpoints = map[string]map[string]verdict.Bounds{"GET /slow": {"p95_ms": {Target: 1, Acceptable: 2, Poor: 3}}}
-	checks := table.Evaluate(verdict.Values{"median_ms": 50, "p95_ms": 1500},
-		map[string]verdict.Values{"GET /slow": {"p95_ms": 10, "median_ms": 5}, "GET /fast": {"p95_ms": 0.5}},
-		verdict.Gate{Metrics: []string{"p95_ms"}})
+	table := target.Default()
+	table.Endpoints = map[string]map[string]target.Bounds{"GET /slow": {"p95_ms": {Target: 1, Acceptable: 2, Poor: 3}}}
+	checks := table.Evaluate(target.Values{"median_ms": 50, "p95_ms": 1500},
+		map[string]target.Values{"GET /slow": {"p95_ms": 10, "median_ms": 5}, "GET /fast": {"p95_ms": 0.5}},
+		target.Gate{Metrics: []string{"p95_ms"}})
 	var buf bytes.Buffer
 	require.NoError(t, WriteGrades(&buf, checks, table.CheckAlerts(6, 100)))
 	golden(t, "grades.txt", buf.Bytes())

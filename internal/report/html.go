@@ -16,7 +16,7 @@ import (
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // The vendored uPlot (scripts/vendor-uplot.sh writes these files) and the
@@ -334,7 +334,7 @@ func htmlPercentileTableOf(s stats.Snapshot, title string, q func(stats.Entry, f
 
 // htmlChecks lists the aggregate checks, then the endpoints', each group in
 // the order Evaluate made them.
-func htmlChecks(checks []verdict.Check) []htmlCheck {
+func htmlChecks(checks []target.Check) []htmlCheck {
 	var agg, eps []htmlCheck
 	for _, c := range checks {
 		h := htmlCheck{
@@ -345,7 +345,7 @@ func htmlChecks(checks []verdict.Check) []htmlCheck {
 			h.Gated = "yes"
 		}
 		if c.Grade.Valid() {
-			h.Value = withUnit(htmlNum(c.Value), verdict.Unit(c.Metric))
+			h.Value = withUnit(htmlNum(c.Value), target.Unit(c.Metric))
 			h.Bounds = htmlBounds(c.Metric, c.Bounds)
 		} else {
 			// A gate the table cannot apply: no value, the message says why.
@@ -361,15 +361,15 @@ func htmlChecks(checks []verdict.Check) []htmlCheck {
 	return append(agg, eps...)
 }
 
-func htmlGradeClass(g verdict.Grade) string {
+func htmlGradeClass(g target.Grade) string {
 	switch g {
-	case verdict.GradeTarget:
+	case target.GradeTarget:
 		return "g-target"
-	case verdict.GradeAcceptable:
+	case target.GradeAcceptable:
 		return "g-acceptable"
-	case verdict.GradeNeedsInvestigation:
+	case target.GradeNeedsInvestigation:
 		return "g-investigate"
-	case verdict.GradePoor:
+	case target.GradePoor:
 		return "g-poor"
 	}
 	return "g-none"
@@ -377,12 +377,12 @@ func htmlGradeClass(g verdict.Grade) string {
 
 // htmlBounds renders a metric's bounds as the grades they separate, e.g.
 // "Target < 500 ms, Acceptable < 1000 ms, Poor > 2000 ms".
-func htmlBounds(metric string, b verdict.Bounds) string {
+func htmlBounds(metric string, b target.Bounds) string {
 	better, worse := "<", ">"
-	if verdict.HigherIsBetter(metric) {
+	if target.HigherIsBetter(metric) {
 		better, worse = ">", "<"
 	}
-	u := verdict.Unit(metric)
+	u := target.Unit(metric)
 	return fmt.Sprintf("Target %s %s, Acceptable %s %s, Poor %s %s",
 		better, withUnit(htmlNum(b.Target), u), better, withUnit(htmlNum(b.Acceptable), u), worse, withUnit(htmlNum(b.Poor), u))
 }

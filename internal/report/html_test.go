@@ -18,7 +18,7 @@ import (
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 var htmlT0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -72,20 +72,20 @@ func htmlRun() runfile.Run {
 			Advice: "The load generator could not keep up, so the numbers describe the load generator, not the server.",
 		},
 		Stats: s,
-		Checks: []verdict.Check{
-			{Metric: "median_ms", Value: 59, Grade: verdict.GradeTarget, Bounds: verdict.Bounds{Target: 100, Acceptable: 200, Poor: 500}, Pass: true,
+		Checks: []target.Check{
+			{Metric: "median_ms", Value: 59, Grade: target.GradeTarget, Bounds: target.Bounds{Target: 100, Acceptable: 200, Poor: 500}, Pass: true,
 				Message: "median_ms = 59 ms is Target (Target below 100 ms; not gated)"},
-			{Metric: "p95_ms", Value: 1500, Grade: verdict.GradeNeedsInvestigation, Bounds: verdict.Bounds{Target: 500, Acceptable: 1000, Poor: 2000}, Gated: true,
+			{Metric: "p95_ms", Value: 1500, Grade: target.GradeNeedsInvestigation, Bounds: target.Bounds{Target: 500, Acceptable: 1000, Poor: 2000}, Gated: true,
 				Message: "p95_ms = 1500 ms is Needs investigation (Needs investigation from 1000 to 2000 ms; gate requires Acceptable: < 1000 ms)"},
-			{Endpoint: "GET /status", Metric: "p95_ms", Value: 104.5, Grade: verdict.GradeAcceptable, Bounds: verdict.Bounds{Target: 100, Acceptable: 200, Poor: 300}, Gated: true, Pass: true,
+			{Endpoint: "GET /status", Metric: "p95_ms", Value: 104.5, Grade: target.GradeAcceptable, Bounds: target.Bounds{Target: 100, Acceptable: 200, Poor: 300}, Gated: true, Pass: true,
 				Message: "GET /status: p95_ms = 104.5 ms is Acceptable (override: Acceptable from 100 to below 200 ms; gate requires Acceptable: < 200 ms)"},
-			{Endpoint: "GET /health", Metric: "failure_rate_pct", Value: 100, Grade: verdict.GradePoor, Bounds: verdict.Bounds{Target: 0.5, Acceptable: 2, Poor: 5}, Pass: true,
+			{Endpoint: "GET /health", Metric: "failure_rate_pct", Value: 100, Grade: target.GradePoor, Bounds: target.Bounds{Target: 0.5, Acceptable: 2, Poor: 5}, Pass: true,
 				Message: "GET /health: failure_rate_pct = 100% is Poor (Poor above 5%; not gated)"},
-			{Metric: "rps", Value: 11.1, Grade: verdict.GradePoor, Bounds: verdict.Bounds{Target: 100, Acceptable: 50, Poor: 20}, Pass: true,
+			{Metric: "rps", Value: 11.1, Grade: target.GradePoor, Bounds: target.Bounds{Target: 100, Acceptable: 50, Poor: 20}, Pass: true,
 				Message: "rps = 11.1 req/s is Poor (Poor below 20 req/s; not gated)"},
 			{Metric: "p99_ms", Gated: true, Message: "gate names p99_ms but the target table has no bounds for it"},
 		},
-		Alerts: []verdict.AlertResult{
+		Alerts: []target.AlertResult{
 			{Name: "max_failure_rate_pct", Value: 9.009, Limit: 5, Fired: true, Message: "failure rate 9.009% exceeds the 5% limit (max_failure_rate_pct)"},
 			{Name: "max_avg_ms", Value: 62.3, Limit: 500, Message: "average response time 62.3 ms is within the 500 ms limit (max_avg_ms)"},
 		},

@@ -21,7 +21,7 @@ import (
 	"github.com/xagent/perfharness/internal/compare"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // FileFormat is the value of a run file's "format" key.
@@ -41,7 +41,7 @@ type decodeLimits struct {
 	checks         int
 	alerts         int
 	rows           int // baseline.rows
-	strings        int // elements of each list of strings (meta.classes, verdict.reasons, baseline.only_in_*)
+	strings        int // elements of each list of strings (meta.classes, target.reasons, baseline.only_in_*)
 	nameBytes      int // names, labels, metrics, URLs, file names, versions
 	messageBytes   int // error and one-line messages
 	tracebackBytes int // exception tracebacks
@@ -939,7 +939,7 @@ func fromWire(wr *wireRun) (Run, error) {
 	}
 	run.Verdict.Pass = wr.Verdict.Pass
 	if run.Verdict.Reasons, err = strs(wr.Verdict.Reasons, limits.messageBytes); err != nil {
-		return Run{}, at("verdict.reasons", err)
+		return Run{}, at("target.reasons", err)
 	}
 	if wr.Baseline != nil {
 		b, err := d.baseline(wr.Baseline)
@@ -1306,16 +1306,16 @@ func failure(w *wireFailure) (stats.Failure, error) {
 	return f, nil
 }
 
-func (d *decoder) checks(ws []wireCheck) ([]verdict.Check, error) {
-	return decodeList(ws, limits.checks, "checks", func(w wireCheck) (verdict.Check, error) {
-		c := verdict.Check{
+func (d *decoder) checks(ws []wireCheck) ([]target.Check, error) {
+	return decodeList(ws, limits.checks, "checks", func(w wireCheck) (target.Check, error) {
+		c := target.Check{
 			Endpoint: w.Endpoint, Metric: w.Metric, Value: float64(w.Value),
-			Bounds: verdict.Bounds{Target: float64(w.Bounds.Target), Acceptable: float64(w.Bounds.Acceptable), Poor: float64(w.Bounds.Poor)},
+			Bounds: target.Bounds{Target: float64(w.Bounds.Target), Acceptable: float64(w.Bounds.Acceptable), Poor: float64(w.Bounds.Poor)},
 			Gated:  w.Gated, Pass: w.Pass, Message: w.Message,
 		}
 		err := firstErr(name("endpoint", w.Endpoint), name("metric", w.Metric), message("message", w.Message))
 		if err == nil && w.Grade != nil {
-			if c.Grade, err = verdict.ParseGrade(*w.Grade); err != nil {
+			if c.Grade, err = target.ParseGrade(*w.Grade); err != nil {
 				err = problemf("grade", "%q is not a grade: want \"Target\", \"Acceptable\", \"Needs investigation\", \"Poor\" or null", clip(*w.Grade, 64))
 			}
 		}
@@ -1343,9 +1343,9 @@ func decodeList[W, T any](ws []W, limit int, what string, one func(W) (T, error)
 	return out, nil
 }
 
-func (d *decoder) alerts(ws []wireAlert) ([]verdict.AlertResult, error) {
-	return decodeList(ws, limits.alerts, "alerts", func(w wireAlert) (verdict.AlertResult, error) {
-		a := verdict.AlertResult{Name: w.Name, Value: float64(w.Value), Limit: float64(w.Limit), Fired: w.Fired, Message: w.Message}
+func (d *decoder) alerts(ws []wireAlert) ([]target.AlertResult, error) {
+	return decodeList(ws, limits.alerts, "alerts", func(w wireAlert) (target.AlertResult, error) {
+		a := target.AlertResult{Name: w.Name, Value: float64(w.Value), Limit: float64(w.Limit), Fired: w.Fired, Message: w.Message}
 		return a, firstErr(name("name", w.Name), message("message", w.Message))
 	})
 }

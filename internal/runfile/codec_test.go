@@ -22,7 +22,7 @@ import (
 	"github.com/xagent/perfharness/internal/monitor"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/run.golden.json")
@@ -76,20 +76,20 @@ func goldenRun() Run {
 // runFor dresses a snapshot with metadata, checks, alerts, a verdict and a
 // comparison with base; meta times are shown in zone.
 func runFor(snap, base stats.Snapshot, zone *time.Location) Run {
-	table := verdict.Default()
-	table.Endpoints["GET /status"] = map[string]verdict.Bounds{"p95_ms": {Target: 5, Acceptable: 10, Poor: 20}}
-	values := func(e stats.Entry) verdict.Values {
-		return verdict.Values{
+	table := target.Default()
+	table.Endpoints["GET /status"] = map[string]target.Bounds{"p95_ms": {Target: 5, Acceptable: 10, Poor: 20}}
+	values := func(e stats.Entry) target.Values {
+		return target.Values{
 			"median_ms": e.ServiceMS(50), "p95_ms": e.ServiceMS(95), "p99_ms": e.ServiceMS(99),
 			"avg_ms": e.AvgMS(), "failure_rate_pct": 100 * e.FailRatio(), "rps": snap.RPS(e),
 		}
 	}
-	eps := map[string]verdict.Values{}
+	eps := map[string]target.Values{}
 	for _, e := range snap.Entries {
 		eps[e.Label()] = values(e)
 	}
 	// p99_ms has no bounds in the default table: a gate problem check, which has no grade.
-	checks := table.Evaluate(values(snap.Total), eps, verdict.Gate{Metrics: []string{"p95_ms", "failure_rate_pct", "p99_ms"}})
+	checks := table.Evaluate(values(snap.Total), eps, target.Gate{Metrics: []string{"p95_ms", "failure_rate_pct", "p99_ms"}})
 	alerts := table.CheckAlerts(100*snap.Total.FailRatio(), snap.Total.AvgMS())
 	cmp := compare.Compare(base, snap, compare.DefaultLimits())
 	cmp.Baseline = "runs/baseline.json"
@@ -677,7 +677,7 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "long class", edit: setTo("meta.classes.1", long(5000)), want: []string{"run file: meta.classes[1]: 5000 bytes, longer than the 4 KiB limit"}},
 		{name: "long error", edit: setTo("stats.failures.0.error", long(64<<10+1)), want: []string{"run file: stats.failures[0].error: 65537 bytes, longer than the 64 KiB limit"}},
 		{name: "long traceback", edit: setTo("stats.exceptions.0.traceback", long(1<<20+1)), want: []string{"run file: stats.exceptions[0].traceback: 1048577 bytes, longer than the 1 MiB limit"}},
-		{name: "long reason", edit: setTo("verdict.reasons.0", long(64<<10+1)), want: []string{"run file: verdict.reasons[0]: 65537 bytes"}},
+		{name: "long reason", edit: setTo("target.reasons.0", long(64<<10+1)), want: []string{"run file: target.reasons[0]: 65537 bytes"}},
 		{name: "negative exception count", edit: setTo("stats.exceptions.0.count", -1), want: []string{"run file: stats.exceptions[0].count: -1 is negative"}},
 		{name: "negative occurrences", edit: setTo("stats.failures.0.occurrences", -3), want: []string{"run file: stats.failures[0].occurrences: -3 is negative"}},
 		{name: "bad grade", edit: setTo("checks.1.grade", "Excellent"), want: []string{`run file: checks[1].grade: "Excellent" is not a grade`}},
@@ -774,7 +774,7 @@ func TestDecodeTolerates(t *testing.T) {
 	set(t, d, "alerts.0.value", nil)
 	got := decode(t, marshal(t, d))
 	require.Nil(t, got.Stats.Entries[0].Response)
-	require.Equal(t, verdict.GradeNeedsInvestigation, got.Checks[0].Grade)
+	require.Equal(t, target.GradeNeedsInvestigation, got.Checks[0].Grade)
 	require.True(t, math.IsNaN(got.Alerts[0].Value))
 
 	// The minimal run file.

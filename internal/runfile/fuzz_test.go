@@ -11,7 +11,7 @@ import (
 
 	"github.com/xagent/perfharness/internal/compare"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // FuzzDecode feeds Decode arbitrary bytes: it must never panic, and whatever it
@@ -76,8 +76,8 @@ func smallRun(f *testing.F) []byte {
 	run := Run{
 		Meta:    Meta{Scenario: "s", Duration: time.Second, Start: t0, Classes: []string{"c"}},
 		Stats:   snap,
-		Checks:  []verdict.Check{{Endpoint: "GET /s", Metric: "p95_ms", Value: 1.5, Grade: verdict.GradeTarget, Message: "m"}},
-		Alerts:  []verdict.AlertResult{{Name: "max_avg_ms", Value: 1.5, Limit: 2, Message: "m"}},
+		Checks:  []target.Check{{Endpoint: "GET /s", Metric: "p95_ms", Value: 1.5, Grade: target.GradeTarget, Message: "m"}},
+		Alerts:  []target.AlertResult{{Name: "max_avg_ms", Value: 1.5, Limit: 2, Message: "m"}},
 		Verdict: Verdict{Reasons: []string{"r"}},
 		Baseline: &compare.Result{Baseline: "b", Rows: []compare.Row{{Entry: "GET /s", Metric: "rps", Old: 1, New: 2}},
 			OnlyInRun: []string{"x"}},

@@ -7,7 +7,7 @@ import (
 	"github.com/xagent/perfharness/internal/monitor"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // HarnessVersion is the version of the harness that writes run files.
@@ -18,8 +18,8 @@ type Run struct {
 	Meta  Meta
 	Stats stats.Snapshot
 	// Checks are the graded targets, Alerts the alert limits checked.
-	Checks []verdict.Check
-	Alerts []verdict.AlertResult
+	Checks []target.Check
+	Alerts []target.AlertResult
 	// Verdict is the run's outcome as the test saw it.
 	Verdict Verdict
 	// Baseline is the comparison with -baseline, nil without one.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // The time limits ThresholdsFor derives, as fractions of the tightest latency
@@ -25,7 +25,7 @@ const (
 type Bound struct {
 	Metric   string        // "median_ms", or "max_avg_ms" for the alert
 	Endpoint string        // the stats entry name, "" for the aggregate
-	Grade    verdict.Grade // the gate's grade this is the bound of; 0 for the alert
+	Grade    target.Grade // the gate's grade this is the bound of; 0 for the alert
 	Value    time.Duration
 }
 
@@ -44,10 +44,10 @@ func (b Bound) String() string {
 // TightestBound finds the tightest latency bound t and g grade a run on; false
 // when no latency metric is gated (or the gate passes every grade) and no
 // latency alert is set. Bounds that are not positive are ignored.
-func TightestBound(t verdict.Table, g verdict.Gate) (Bound, bool) {
+func TightestBound(t target.Table, g target.Gate) (Bound, bool) {
 	grade := g.MinGrade
 	if !grade.Valid() {
-		grade = verdict.GradeAcceptable // what a Gate reads the zero value as
+		grade = target.GradeAcceptable // what a Gate reads the zero value as
 	}
 	var best Bound
 	found := false
@@ -56,13 +56,13 @@ func TightestBound(t verdict.Table, g verdict.Gate) (Bound, bool) {
 			best, found = c, true
 		}
 	}
-	pick := func(b verdict.Bounds) (float64, bool) {
+	pick := func(b target.Bounds) (float64, bool) {
 		switch grade {
-		case verdict.GradeTarget:
+		case target.GradeTarget:
 			return b.Target, true
-		case verdict.GradeAcceptable:
+		case target.GradeAcceptable:
 			return b.Acceptable, true
-		case verdict.GradeNeedsInvestigation:
+		case target.GradeNeedsInvestigation:
 			return b.Poor, true
 		}
 		return 0, false // Poor: every value passes
@@ -73,7 +73,7 @@ func TightestBound(t verdict.Table, g verdict.Gate) (Bound, bool) {
 	}
 	slices.Sort(endpoints)
 	for _, m := range g.Metrics {
-		if verdict.Unit(m) != "ms" {
+		if target.Unit(m) != "ms" {
 			continue
 		}
 		if b, ok := t.Metrics[m]; ok {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // calm is a run where the generator kept up.
@@ -275,7 +275,7 @@ func TestLagLimitFollowsTheTightestBound(t *testing.T) {
 		bound     time.Duration
 		saturated bool
 	}{{500 * time.Millisecond, false}, {2 * time.Millisecond, true}} {
-		th := ThresholdsFor(Bound{Metric: "p95_ms", Grade: verdict.GradeAcceptable, Value: tc.bound}, true)
+		th := ThresholdsFor(Bound{Metric: "p95_ms", Grade: target.GradeAcceptable, Value: tc.bound}, true)
 		th.MaxCPUPct = 0 // only the time limits matter here
 		v := Judge(in, th)
 		assert.Equal(t, tc.saturated, v.Saturated, "bound %v: %s", tc.bound, v.Message())

@@ -23,7 +23,7 @@ import (
 
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // browserRecordViolations runs in every new document before the page's own scripts.
@@ -81,7 +81,7 @@ func liveRun(f *fake, rec *stats.Recorder) {
 		return runfile.Run{
 			Meta:  runfile.Meta{Scenario: "TestLoadLight", Host: "http://127.0.0.1:8000", Users: 5, SpawnRate: 2, Start: s.Start},
 			Stats: s,
-			Checks: []verdict.Check{{Metric: "p95_ms", Value: s.Total.ServiceMS(95), Grade: verdict.GradeTarget, Gated: true, Pass: true,
+			Checks: []target.Check{{Metric: "p95_ms", Value: s.Total.ServiceMS(95), Grade: target.GradeTarget, Gated: true, Pass: true,
 				Message: "p95_ms is Target"}},
 			Generator: runfile.Generator{Model: "users", Clock: "service"},
 			Verdict:   runfile.Verdict{Pass: true},

@@ -14,7 +14,7 @@ import (
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/saturation"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -131,14 +131,14 @@ func testRun() runfile.Run {
 		Meta: runfile.Meta{Scenario: "TestLoadLight", Host: "http://127.0.0.1:8000", Users: 5, SpawnRate: 2,
 			Start: t0, End: t0.Add(10 * time.Second), Stopped: "interrupted", Harness: runfile.HarnessVersion, GoVersion: "go1.26.0"},
 		Stats: s,
-		Checks: []verdict.Check{
-			{Metric: "p95_ms", Value: 104.5, Grade: verdict.GradeAcceptable, Bounds: verdict.Bounds{Target: 100, Acceptable: 200, Poor: 300},
+		Checks: []target.Check{
+			{Metric: "p95_ms", Value: 104.5, Grade: target.GradeAcceptable, Bounds: target.Bounds{Target: 100, Acceptable: 200, Poor: 300},
 				Gated: true, Pass: true, Message: "p95_ms = 104.5 ms is Acceptable"},
-			{Endpoint: "POST /goals", Metric: "failure_rate_pct", Value: 100, Grade: verdict.GradePoor, Gated: true,
+			{Endpoint: "POST /goals", Metric: "failure_rate_pct", Value: 100, Grade: target.GradePoor, Gated: true,
 				Message: "POST /goals: failure_rate_pct = 100% is Poor"},
 			{Metric: "p99_ms", Gated: true, Message: "gate names p99_ms but the target table has no bounds for it"},
 		},
-		Alerts: []verdict.AlertResult{{Name: "max_failure_rate_pct", Value: 9.09, Limit: 5, Fired: true, Message: "failure rate 9.09% exceeds the 5% limit"}},
+		Alerts: []target.AlertResult{{Name: "max_failure_rate_pct", Value: 9.09, Limit: 5, Fired: true, Message: "failure rate 9.09% exceeds the 5% limit"}},
 		Generator: runfile.Generator{
 			Model: "arrivals", Rate: 50, Clock: "response", Arrivals: 500, Iterations: 480, Dropped: 20,
 			Lag:       saturation.LagStats{Count: 480, P50MS: 0.4, P99MS: 1500, MaxMS: 3000},

@@ -7,7 +7,7 @@ import (
 
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/stats"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // num is a float that encodes as null when it is not finite (JSON has no NaN).
@@ -180,7 +180,7 @@ func newRunView(run runfile.Run) *runView {
 			grade = c.Grade.String()
 		}
 		v.Checks = append(v.Checks, check{
-			Endpoint: c.Endpoint, Metric: c.Metric, Value: num(c.Value), Unit: verdict.Unit(c.Metric),
+			Endpoint: c.Endpoint, Metric: c.Metric, Value: num(c.Value), Unit: target.Unit(c.Metric),
 			Grade: grade, Gated: c.Gated, Pass: c.Pass, Message: c.Message,
 		})
 	}

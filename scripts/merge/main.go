@@ -19,7 +19,7 @@ import (
 	"github.com/xagent/perfharness/internal/merge"
 	"github.com/xagent/perfharness/internal/report"
 	"github.com/xagent/perfharness/internal/runfile"
-	"github.com/xagent/perfharness/internal/verdict"
+	"github.com/xagent/perfharness/internal/target"
 )
 
 // errFailed is the exit status 1 of a merged run that fails its targets.
@@ -107,13 +107,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // grade grades the merged run as the segments' test did: its gate, grade and
 // clock come from the run files.
-func grade(r *runfile.Run, table verdict.Table) {
+func grade(r *runfile.Run, table target.Table) {
 	r.Verdict = runfile.Verdict{}
-	minGrade, err := verdict.ParseGrade(r.Meta.MinGrade)
+	minGrade, err := target.ParseGrade(r.Meta.MinGrade)
 	if err != nil {
-		minGrade = verdict.GradeAcceptable
+		minGrade = target.GradeAcceptable
 	}
-	gate := verdict.Gate{Metrics: r.Meta.Gate, MinGrade: minGrade}
+	gate := target.Gate{Metrics: r.Meta.Gate, MinGrade: minGrade}
 	if len(gate.Metrics) == 0 {
 		gate.Metrics = []string{"median_ms", "p95_ms", "failure_rate_pct"}
 	}
@@ -131,8 +131,8 @@ func grade(r *runfile.Run, table verdict.Table) {
 
 // loadTable reads the target table; the shipped default falls back to the
 // built-in copy when run outside the repository root.
-func loadTable(path string, stdout io.Writer) (verdict.Table, error) {
-	t, builtIn, err := verdict.LoadOrDefault(path, defaultTargets)
+func loadTable(path string, stdout io.Writer) (target.Table, error) {
+	t, builtIn, err := target.LoadOrDefault(path, defaultTargets)
 	if builtIn {
 		fmt.Fprintf(stdout, "note: %s not found; grading on the built-in target table (the seed's values)\n", path)
 	}

@@ -1,4 +1,4 @@
-package verdict
+package target
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package verdict
+package target
 
 // metricDef describes one supported metric; metricDefs is the one list to extend.
 type metricDef struct {

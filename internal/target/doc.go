@@ -1,4 +1,5 @@
-// Package verdict grades load-test metrics against a performance target table
+// Package target holds the performance target table (Target / Acceptable / Poor)
+// and grades load-test metrics against a performance target table
 // and turns the grades and the automated alerts into pass/fail data.
 //
 // The package takes plain metric values (milliseconds, percent, requests per
@@ -53,4 +54,4 @@
 // 100 ms is Acceptable, 500 ms is Needs investigation and 500.001 ms is Poor.
 // NaN and negative values cannot be graded: Grade returns an error and Evaluate
 // a failing check.
-package verdict
+package target
