@@ -23,8 +23,8 @@ const (
 // the gate's grade, on the aggregate or on an endpoint whose override is
 // gated, or the table's max_avg_ms alert when that is smaller.
 type Bound struct {
-	Metric   string        // "median_ms", or "max_avg_ms" for the alert
-	Endpoint string        // the stats entry name, "" for the aggregate
+	Metric   string       // "median_ms", or "max_avg_ms" for the alert
+	Endpoint string       // the stats entry name, "" for the aggregate
 	Grade    target.Grade // the gate's grade this is the bound of; 0 for the alert
 	Value    time.Duration
 }

@@ -1,5 +1,5 @@
 // Package target holds the performance target table (Target / Acceptable / Poor)
-// and grades load-test metrics against a performance target table
+// and grades load-test metrics against it,
 // and turns the grades and the automated alerts into pass/fail data.
 //
 // The package takes plain metric values (milliseconds, percent, requests per
