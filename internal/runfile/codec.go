@@ -41,7 +41,7 @@ type decodeLimits struct {
 	checks         int
 	alerts         int
 	rows           int // baseline.rows
-	strings        int // elements of each list of strings (meta.classes, target.reasons, baseline.only_in_*)
+	strings        int // elements of each list of strings (meta.classes, verdict.reasons, baseline.only_in_*)
 	nameBytes      int // names, labels, metrics, URLs, file names, versions
 	messageBytes   int // error and one-line messages
 	tracebackBytes int // exception tracebacks
@@ -939,7 +939,7 @@ func fromWire(wr *wireRun) (Run, error) {
 	}
 	run.Verdict.Pass = wr.Verdict.Pass
 	if run.Verdict.Reasons, err = strs(wr.Verdict.Reasons, limits.messageBytes); err != nil {
-		return Run{}, at("target.reasons", err)
+		return Run{}, at("verdict.reasons", err)
 	}
 	if wr.Baseline != nil {
 		b, err := d.baseline(wr.Baseline)

@@ -677,7 +677,7 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "long class", edit: setTo("meta.classes.1", long(5000)), want: []string{"run file: meta.classes[1]: 5000 bytes, longer than the 4 KiB limit"}},
 		{name: "long error", edit: setTo("stats.failures.0.error", long(64<<10+1)), want: []string{"run file: stats.failures[0].error: 65537 bytes, longer than the 64 KiB limit"}},
 		{name: "long traceback", edit: setTo("stats.exceptions.0.traceback", long(1<<20+1)), want: []string{"run file: stats.exceptions[0].traceback: 1048577 bytes, longer than the 1 MiB limit"}},
-		{name: "long reason", edit: setTo("target.reasons.0", long(64<<10+1)), want: []string{"run file: target.reasons[0]: 65537 bytes"}},
+		{name: "long reason", edit: setTo("verdict.reasons.0", long(64<<10+1)), want: []string{"run file: verdict.reasons[0]: 65537 bytes"}},
 		{name: "negative exception count", edit: setTo("stats.exceptions.0.count", -1), want: []string{"run file: stats.exceptions[0].count: -1 is negative"}},
 		{name: "negative occurrences", edit: setTo("stats.failures.0.occurrences", -3), want: []string{"run file: stats.failures[0].occurrences: -3 is negative"}},
 		{name: "bad grade", edit: setTo("checks.1.grade", "Excellent"), want: []string{`run file: checks[1].grade: "Excellent" is not a grade`}},

@@ -39,7 +39,7 @@
 //	version   1 (FileVersion): the schema version
 //	meta      how the run was made
 //	stats     the statistics snapshot: per-entry and aggregate counters, histograms, failures, exceptions, time series
-//	checks    the graded targets, in verdict.Table.Evaluate's order
+//	checks    the graded targets, in target.Table.Evaluate's order
 //	alerts    the alert limits checked
 //	verdict   whether the run passed, and why not
 //	baseline  the comparison with a baseline run, null without one
@@ -118,7 +118,7 @@
 // stats.exceptions[] (stats.Exception): message, traceback ("" when none) and
 // count (occurrences).
 //
-// checks[] (verdict.Check):
+// checks[] (target.Check):
 //
 //	endpoint  the entry's label, e.g. "GET /status"; "" for the aggregate
 //	metric    metric name: median_ms, p95_ms, p99_ms, avg_ms (ms), failure_rate_pct (%), rps (req/s)
@@ -130,7 +130,7 @@
 //	pass      false for a gated check worse than the gate allows, or an ungradable value
 //	message   the check in one line
 //
-// alerts[] (verdict.AlertResult): name (the alert's key in the target table,
+// alerts[] (target.AlertResult): name (the alert's key in the target table,
 // e.g. "max_avg_ms"), value (measured), limit (configured), fired (value
 // exceeded the limit or could not be compared), message (one line).
 //
