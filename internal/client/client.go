@@ -62,6 +62,10 @@ type Options struct {
 	// (fasthttp, as Locust's FastHttpUser: HTTP/1.1 only, no proxy, fewer
 	// allocations; see fast.go for what differs). ParseEngine reads a flag.
 	Engine string
+	// Dial, when set, opens EngineNet's connections in place of a
+	// net.Dialer: a test seam for in-memory connections (net.Pipe) inside a
+	// testing/synctest bubble. EngineFast ignores it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Normalize fills the defaults.
@@ -126,6 +130,9 @@ func New(base string, rec Recorder, opts Options) (*Client, error) {
 		return c, nil
 	}
 	c.dial = (&net.Dialer{Timeout: min(opts.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}).DialContext
+	if opts.Dial != nil {
+		c.dial = opts.Dial
+	}
 	if opts.SharedPool {
 		c.transport = c.newTransport(opts.MaxIdlePerHost, 0)
 	}
