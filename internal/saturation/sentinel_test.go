@@ -289,9 +289,10 @@ func TestSamplerStopsItsSentinel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := StartSampler()
 		time.Sleep(100 * time.Millisecond)
+		synctest.Wait() // the wake-up due at 100 ms too, not a race with Stop
 		rt := s.Stop()
 		assert.Equal(t, SentinelPeriod, rt.Host.Period)
-		assert.InDelta(t, 20, rt.Host.Ticks, 1, "one wake-up a period")
+		assert.EqualValues(t, 100*time.Millisecond/SentinelPeriod, rt.Host.Ticks, "one wake-up a period")
 		for _, p := range rt.Host.Pauses {
 			assert.True(t, p.Thread, "fake time: the sentinel is never late (its threads' real run-queue waits may show)")
 		}
