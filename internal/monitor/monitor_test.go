@@ -107,12 +107,28 @@ func until(t *testing.T, m *Monitor, what string, cond func(m *Monitor) bool) {
 	}, 10*time.Second, 2*time.Millisecond, "waiting for %s", what)
 }
 
+// TestHealthFlapTimeline: the fake flaps on its own clock, which the test
+// moves on to the next phase only once the monitor has seen the current
+// one, so no poll can miss a phase however slowly the machine runs it (a
+// fake flapping on the real clock every 300 ms could start unhealthy, or
+// skip a phase, under a CPU hog).
 func TestHealthFlapTimeline(t *testing.T) {
-	_, base := startFake(t, fakeapi.Options{HealthFlap: 300 * time.Millisecond})
-	m := startMon(t, Options{Base: base, HealthEvery: 50 * time.Millisecond, MetricsEvery: -1})
-	until(t, m, "4 transitions of each probe", func(m *Monitor) bool {
-		return len(byProbe(m.transitions, "health")) >= 4 && len(byProbe(m.transitions, "ready")) >= 4
-	})
+	const flap = 300 * time.Millisecond
+	var elapsed atomic.Int64 // the fake's clock, since its start
+	t0 := time.Now()
+	_, base := startFake(t, fakeapi.Options{HealthFlap: flap, Now: func() time.Time { return t0.Add(time.Duration(elapsed.Load())) }})
+	m := startMon(t, Options{Base: base, HealthEvery: 10 * time.Millisecond, MetricsEvery: -1})
+	var polls int
+	for n := 1; n <= 4; n++ {
+		until(t, m, fmt.Sprintf("transition %d of each probe", n), func(m *Monitor) bool {
+			polls = m.healthPolls
+			return len(byProbe(m.transitions, "health")) >= n && len(byProbe(m.transitions, "ready")) >= n
+		})
+		if n < 4 {
+			elapsed.Add(int64(flap)) // the fake's next phase
+		}
+	}
+	until(t, m, "ten polls of the last phase", func(m *Monitor) bool { return m.healthPolls >= polls+10 })
 	rep := m.Stop()
 
 	for _, probe := range []string{"health", "ready"} {
@@ -157,8 +173,9 @@ func TestHealthFlapTimeline(t *testing.T) {
 			assert.Empty(t, tr.Failing)
 		}
 	}
-	// Transitions only: far fewer entries than polls.
-	assert.Greater(t, rep.HealthPolls, len(rep.Transitions))
+	// Transitions only: a steady phase adds polls, no entries.
+	assert.Len(t, rep.Transitions, 8, "four phases of two probes")
+	assert.GreaterOrEqual(t, rep.HealthPolls, len(rep.Transitions)+10)
 	// The live periods are the report's; a period still open at Stop ends
 	// there in the report and at the time asked for in the live view.
 	live := m.Periods(time.Now())
