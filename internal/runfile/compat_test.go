@@ -53,7 +53,7 @@ func edgeRun() Run {
 		Verdict: Verdict{},
 		Generator: Generator{
 			Model: "users", Rate: nan,
-			Lag:     saturation.LagStats{P50MS: nan, MaxMS: inf},
+			Lag: saturation.LagStats{P50MS: nan, MaxMS: inf},
 			Runtime: saturation.Runtime{Wall: time.Duration(math.MaxInt64), CPUUtilPct: nan, Host: saturation.Host{Period: -1, BusyStallMax: time.Duration(math.MinInt64),
 				Pauses: []saturation.Pause{{Start: time.Time{}, Offset: 1, Length: 999_999_999, CPUPct: nan, BusyPct: -1, Thread: true}}}},
 		},
