@@ -426,7 +426,16 @@ func TestEnginesNameTransportErrors(t *testing.T) {
 		t.Run("cancelled", func(t *testing.T) {
 			t.Parallel()
 			release := make(chan struct{})
-			c, rec, _ := newEngineClient(t, engine, stall(release), Options{Timeout: time.Minute})
+			posted := make(chan struct{}, 1) // the POST below reached the server
+			c, rec, _ := newEngineClient(t, engine, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == "POST" {
+					select {
+					case posted <- struct{}{}:
+					default:
+					}
+				}
+				stall(release).ServeHTTP(w, r)
+			}), Options{Timeout: time.Minute})
 			defer close(release)
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
@@ -434,9 +443,16 @@ func TestEnginesNameTransportErrors(t *testing.T) {
 			assert.Equal(t, "Cancelled: the run stopped while the request was in flight", r.Failure)
 			assert.ErrorIs(t, r.Err, context.Canceled)
 
-			// In flight: Do returns promptly, well before the request timeout.
+			// In flight (the server holds it): Do returns promptly, well
+			// before the request timeout.
 			ctx, cancel = context.WithCancel(t.Context())
-			time.AfterFunc(50*time.Millisecond, cancel)
+			go func() {
+				select {
+				case <-posted:
+				case <-t.Context().Done(): // the POST never arrived: the test fails below
+				}
+				cancel()
+			}()
 			start := time.Now()
 			r = c.NewSession().Do(ctx, Request{Method: "POST", Path: "/", JSON: []byte(`{}`)}, time.Time{})
 			assert.Equal(t, FailCancelled, FailureKind(r.Failure), r.Failure)
