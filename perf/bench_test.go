@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/xagent/perfharness/internal/client"
+	"github.com/xagent/perfharness/internal/harness"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/xagent"
 )
@@ -13,7 +14,7 @@ import (
 // returns the Authorization header its sessions then send.
 func benchToken(b *testing.B, host string) string {
 	b.Helper()
-	c, err := client.New(host, discard{}, client.Options{Insecure: *flagInsecure})
+	c, err := client.New(host, stats.NewRecorder(), client.Options{Insecure: flags.Insecure})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,18 +31,23 @@ func benchToken(b *testing.B, host string) string {
 // parallel clients, against -host or the embedded fake. It reports p50-ms,
 // p95-ms, p99-ms and req/s, in a form benchstat compares.
 func BenchmarkEndpoint(b *testing.B) {
-	host := *flagHost
+	host := flags.Host
 	if host == "" {
-		host = startFake(b)
+		url, stop, err := harness.StartFake()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(stop)
+		host = url
 	}
-	if err := checkReachable(b.Context(), host, *flagInsecure); err != nil {
+	if err := harness.CheckReachable(b.Context(), host, flags.Insecure); err != nil {
 		b.Fatal(err)
 	}
 	auth := benchToken(b, host)
 	for _, ep := range xagent.Endpoints() {
 		b.Run(ep.Request.Name, func(b *testing.B) {
 			rec := stats.NewRecorder()
-			c, err := client.New(host, rec, client.Options{Insecure: *flagInsecure, Timeout: flagTimeoutReq.orDefault(30 * time.Second)})
+			c, err := client.New(host, rec, client.Options{Insecure: flags.Insecure, Timeout: flags.TimeoutReq.Or(30 * time.Second)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -67,7 +73,7 @@ func BenchmarkEndpoint(b *testing.B) {
 			b.ReportMetric(t.ServiceMS(99), "p99-ms")
 			b.ReportMetric(float64(t.Requests)/elapsed.Seconds(), "req/s")
 			b.ReportMetric(100*t.FailRatio(), "fail-%")
-			if t.Failures > 0 && *flagHost == "" {
+			if t.Failures > 0 && flags.Host == "" {
 				b.Errorf("%d of %d requests failed against the embedded fake: %v", t.Failures, t.Requests, snap.Failures[0].Error)
 			}
 		})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/xagent/perfharness/internal/client"
 	"github.com/xagent/perfharness/internal/fakeapi"
+	"github.com/xagent/perfharness/internal/harness"
 	"github.com/xagent/perfharness/internal/runfile"
 )
 
@@ -190,7 +191,7 @@ func TestCLIFaultMatrix(t *testing.T) {
 				return "http://does-not-exist.invalid:8000", nil
 			},
 			refused: true,
-			want:    []string{"host http://does-not-exist.invalid:8000 is not reachable: NameResolutionError: ", "does-not-exist.invalid", startHint},
+			want:    []string{"host http://does-not-exist.invalid:8000 is not reachable: NameResolutionError: ", "does-not-exist.invalid", harness.StartHint},
 		},
 	}
 	for _, c := range cases {

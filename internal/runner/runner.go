@@ -132,7 +132,23 @@ const (
 	StopRequested StopReason = "stop requested"
 	StopCancelled StopReason = "context cancelled"
 	StopShape     StopReason = "shape ended"
+	// StopAborted is the reason of a run a second interrupt ended: the
+	// harness wrote what was recorded without waiting for the runner.
+	StopAborted StopReason = "aborted by a second interrupt"
+	// StopRunning is the reason of a run still going (the live web UI's view).
+	StopRunning StopReason = "running"
 )
+
+// Early reports whether a run with this reason ended before its duration or
+// shape: its results are partial. A run still going, or one with no reason
+// recorded (an old run file), is not early.
+func (r StopReason) Early() bool {
+	switch r {
+	case StopDuration, StopShape, StopRunning, "":
+		return false
+	}
+	return true
+}
 
 // Summary describes how a run went (its statistics are in the Recorder).
 type Summary struct {
@@ -151,7 +167,7 @@ type Summary struct {
 }
 
 // Interrupted reports whether the run ended before its duration or shape.
-func (s Summary) Interrupted() bool { return s.Reason != StopDuration && s.Reason != StopShape }
+func (s Summary) Interrupted() bool { return s.Reason.Early() }
 
 // Runner is one run in progress.
 type Runner struct {

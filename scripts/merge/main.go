@@ -106,27 +106,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // grade grades the merged run as the segments' test did: its gate, grade and
-// clock come from the run files.
+// clock come from the run files, and the one judge decides.
 func grade(r *runfile.Run, table target.Table) {
-	r.Verdict = runfile.Verdict{}
-	minGrade, err := target.ParseGrade(r.Meta.MinGrade)
-	if err != nil {
-		minGrade = target.GradeAcceptable
-	}
-	gate := target.Gate{Metrics: r.Meta.Gate, MinGrade: minGrade}
-	if len(gate.Metrics) == 0 {
-		gate.Metrics = []string{"median_ms", "p95_ms", "failure_rate_pct"}
-	}
-	if stopped := r.Meta.Stopped; stopped != "" && stopped != "duration reached" && stopped != "shape ended" {
-		r.Verdict.Reasons = append(r.Verdict.Reasons, "a segment was interrupted ("+stopped+"); the results are partial")
-	}
-	if !judge.Grade(r, table, gate) {
-		r.Verdict.Reasons = append(r.Verdict.Reasons, "no request completed in any segment; nothing to grade")
-	}
-	if r.Generator.Saturated {
-		r.Verdict.Reasons = append(r.Verdict.Reasons, "inconclusive: a segment's load generator fell behind: "+strings.Join(r.Generator.Reasons, "; "))
-	}
-	r.Verdict.Pass = len(r.Verdict.Reasons) == 0
+	judge.Judge(r, table, judge.Gate(r.Meta))
 }
 
 // loadTable reads the target table; the shipped default falls back to the

@@ -1,26 +1,28 @@
-package perf
+package harness
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/xagent/perfharness/internal/judge"
 	"github.com/xagent/perfharness/internal/runfile"
 	"github.com/xagent/perfharness/internal/runner"
 	"github.com/xagent/perfharness/internal/saturation"
+	"github.com/xagent/perfharness/internal/scenario"
 	"github.com/xagent/perfharness/internal/stats"
 	"github.com/xagent/perfharness/internal/web"
-	"github.com/xagent/perfharness/internal/xagent"
 )
 
-// webRun is what the web UI controls: the swarm of a TestLoad* run, or the
-// swarms TestLoadWeb starts from the page. It implements web.Controller.
-type webRun struct {
+// UI is the web UI and what it controls: the swarm of one run, or in idle
+// mode the swarms the page starts (TestLoadWeb). It implements web.Controller.
+type UI struct {
+	srv     *http.Server
+	classes []string // idle mode: the classes a swarm can pick
 	idle    bool
 	defHost string         // idle mode: the host a swarm targets unless the page names another
 	start   chan web.Swarm // idle mode: swarms asked for
@@ -29,7 +31,7 @@ type webRun struct {
 
 	mu      sync.Mutex
 	state   string
-	p       plan
+	p       Plan
 	host    string
 	started time.Time
 	rec     *stats.Recorder
@@ -43,31 +45,42 @@ type webRun struct {
 	errMsg  string
 }
 
-// serveWeb serves the web UI on -web until the test ends.
-func serveWeb(t *testing.T, idle bool, defHost string) *webRun {
-	t.Helper()
-	w := &webRun{idle: idle, defHost: defHost, state: "idle", start: make(chan web.Swarm), quit: make(chan struct{})}
-	ln, url, err := web.Listen(*flagWeb)
-	if err != nil {
-		t.Fatalf("-web %s: %v", *flagWeb, err)
+// ServeWeb serves the web UI on addr until Close. In idle mode (TestLoadWeb)
+// the page starts swarms against defHost unless it names another host,
+// picking among classes.
+func ServeWeb(addr string, idle bool, defHost string, classes []scenario.Class, out io.Writer) (*UI, error) {
+	w := &UI{idle: idle, defHost: defHost, state: "idle", start: make(chan web.Swarm), quit: make(chan struct{})}
+	for _, c := range classes {
+		w.classes = append(w.classes, c.Name)
 	}
-	srv := &http.Server{Handler: web.New(w), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		// Let an answer in flight (the page's Quit) reach the page.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if srv.Shutdown(ctx) != nil {
-			_ = srv.Close()
-		}
-	})
-	fmt.Printf("web UI: %s\n", url)
-	return w
+	ln, url, err := web.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("-web %s: %w", addr, err)
+	}
+	w.srv = &http.Server{Handler: web.New(w), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = w.srv.Serve(ln) }()
+	fmt.Fprintf(out, "web UI: %s\n", url)
+	return w, nil
 }
+
+// Close stops serving, letting an answer in flight (the page's Quit) reach the page.
+func (w *UI) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if w.srv.Shutdown(ctx) != nil {
+		_ = w.srv.Close()
+	}
+}
+
+// Swarms are the swarms the page asks for, in idle mode.
+func (w *UI) Swarms() <-chan web.Swarm { return w.start }
+
+// Quitting is closed when the page quits, in idle mode.
+func (w *UI) Quitting() <-chan struct{} { return w.quit }
 
 // begin attaches a run about to start and returns its stop channel: closed by
 // the page's Stop or by SIGINT (the other channel).
-func (w *webRun) begin(p plan, host string, rec *stats.Recorder, interrupt <-chan struct{}) <-chan struct{} {
+func (w *UI) begin(p Plan, host string, rec *stats.Recorder, interrupt <-chan struct{}) <-chan struct{} {
 	if w == nil {
 		return interrupt
 	}
@@ -88,7 +101,7 @@ func (w *webRun) begin(p plan, host string, rec *stats.Recorder, interrupt <-cha
 }
 
 // attach gives the UI the runner, for Scale.
-func (w *webRun) attach(r *runner.Runner, lag *saturation.Lag) {
+func (w *UI) attach(r *runner.Runner, lag *saturation.Lag) {
 	if w == nil {
 		return
 	}
@@ -98,7 +111,7 @@ func (w *webRun) attach(r *runner.Runner, lag *saturation.Lag) {
 }
 
 // finish keeps the graded run for the page and the downloads.
-func (w *webRun) finish(run runfile.Run) {
+func (w *UI) finish(run runfile.Run) {
 	if w == nil {
 		return
 	}
@@ -108,7 +121,7 @@ func (w *webRun) finish(run runfile.Run) {
 }
 
 // end marks a run that ended without finish (a fatal error) as stopped.
-func (w *webRun) end() {
+func (w *UI) end() {
 	if w == nil {
 		return
 	}
@@ -119,15 +132,15 @@ func (w *webRun) end() {
 	w.mu.Unlock()
 }
 
-// fail records why a swarm could not start.
-func (w *webRun) fail(err error) {
+// Fail records why a swarm could not start.
+func (w *UI) Fail(err error) {
 	w.mu.Lock()
 	w.errMsg, w.state = err.Error(), "stopped"
 	w.mu.Unlock()
 }
 
 // Status implements web.Controller.
-func (w *webRun) Status() web.Status {
+func (w *UI) Status() web.Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := web.Status{State: w.state, Scenario: w.p.Name, Host: w.host, TargetUsers: w.target, SpawnRate: w.rate, Idle: w.idle, Error: w.errMsg}
@@ -144,9 +157,7 @@ func (w *webRun) Status() web.Status {
 		}
 	}
 	if w.idle && w.rec == nil {
-		for _, c := range xagent.Classes() { // what the next swarm can pick
-			s.Classes = append(s.Classes, c.Name)
-		}
+		s.Classes = append(s.Classes, w.classes...) // what the next swarm can pick
 		return s
 	}
 	for _, c := range w.p.Classes { // what runs, or ran
@@ -156,7 +167,7 @@ func (w *webRun) Status() web.Status {
 }
 
 // Run implements web.Controller: the running swarm graded as it stands, or the last.
-func (w *webRun) Run() (runfile.Run, bool) {
+func (w *UI) Run() (runfile.Run, bool) {
 	w.mu.Lock()
 	rec, p, host, started, last, r, lag := w.rec, w.p, w.host, w.started, w.last, w.r, w.lag
 	w.mu.Unlock()
@@ -167,7 +178,7 @@ func (w *webRun) Run() (runfile.Run, bool) {
 		return *last, true
 	}
 	snap := rec.Snapshot()
-	sum := runner.Summary{Started: started, Stopped: time.Now(), Reason: "running"}
+	sum := runner.Summary{Started: started, Stopped: time.Now(), Reason: runner.StopRunning}
 	if r != nil {
 		sum.Arrivals, sum.Iterations, sum.Dropped = r.Counts()
 	}
@@ -177,15 +188,14 @@ func (w *webRun) Run() (runfile.Run, bool) {
 	// and the open model's counts (the Go runtime's figures and the host's
 	// pauses are read once, at the end of the run).
 	run.Generator = judgeGenerator(p, sum, lag, saturation.Runtime{})
-	judge.Grade(&run, p.Table, p.Gate)
-	run.Verdict.Pass = len(run.Verdict.Reasons) == 0
+	judge.Judge(&run, p.Table, p.Gate)
 	return run, true
 }
 
 var errNoRun = errors.New("no swarm is running")
 
 // Stop implements web.Controller.
-func (w *webRun) Stop() error {
+func (w *UI) Stop() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stop == nil || w.rec == nil {
@@ -198,13 +208,13 @@ func (w *webRun) Stop() error {
 }
 
 // Scale implements web.Controller.
-func (w *webRun) Scale(users int, rate float64) error {
+func (w *UI) Scale(users int, rate float64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.r == nil {
 		return errNoRun
 	}
-	if w.p.Model.Kind != modelUsers {
+	if w.p.Model.Kind != ModelUsers {
 		return errors.New("the open model has no users to scale: it runs at -rate")
 	}
 	if err := w.r.Scale(users, rate); err != nil {
@@ -215,7 +225,7 @@ func (w *webRun) Scale(users int, rate float64) error {
 }
 
 // Reset implements web.Controller.
-func (w *webRun) Reset() error {
+func (w *UI) Reset() error {
 	w.mu.Lock()
 	rec := w.rec
 	w.mu.Unlock()
@@ -227,7 +237,7 @@ func (w *webRun) Reset() error {
 }
 
 // Start implements web.Controller: idle mode only.
-func (w *webRun) Start(s web.Swarm) error {
+func (w *UI) Start(s web.Swarm) error {
 	if !w.idle {
 		return errors.New("not in idle mode: start TestLoadWeb to pick swarms from the page")
 	}
@@ -248,50 +258,11 @@ func (w *webRun) Start(s web.Swarm) error {
 }
 
 // Quit implements web.Controller: idle mode only; a running swarm is stopped.
-func (w *webRun) Quit() error {
+func (w *UI) Quit() error {
 	if !w.idle {
 		return errors.New("not in idle mode: stop the run instead")
 	}
 	_ = w.Stop()
 	w.quitO.Do(func() { close(w.quit) })
 	return nil
-}
-
-// TestLoadWeb is the web UI's idle mode: it starts no load until the page asks
-// for a swarm (host, users, spawn rate, classes, duration), runs each swarm
-// as a subtest graded like any run, and ends when the page quits.
-//
-//	go test ./perf -run TestLoadWeb -web 127.0.0.1:8089 -timeout 0
-func TestLoadWeb(t *testing.T) {
-	if *flagWeb == "" {
-		t.Skip("TestLoadWeb is the web UI's idle mode: go test ./perf -run TestLoadWeb -web 127.0.0.1:8089 -timeout 0")
-	}
-	// Without -host, every swarm targets one embedded fake, started now, whose
-	// address the page offers.
-	host := *flagHost
-	if host == "" {
-		host = startFake(t)
-	}
-	w := serveWeb(t, true, host)
-	for n := 1; ; n++ {
-		select {
-		case s := <-w.start:
-			t.Run(fmt.Sprintf("swarm%d", n), func(t *testing.T) {
-				sc := loadScenario{Users: s.Users, SpawnRate: s.SpawnRate, Duration: s.Duration, Classes: s.Classes}
-				p, err := resolve(t.Name(), sc)
-				if err == nil && s.Host != "" {
-					p.Host = s.Host
-				}
-				if err != nil {
-					w.fail(err)
-					t.Fatal(err)
-				}
-				execute(t, p, w)
-			})
-		case <-w.quit:
-			return
-		case <-t.Context().Done():
-			return
-		}
-	}
 }
