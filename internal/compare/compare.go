@@ -123,7 +123,7 @@ type Row struct {
 	// Regressed is true for a gated metric worse than the limits allow.
 	Regressed bool `json:"regressed"`
 	// Note explains an ungated row or a regression.
-	Note string `json:"note,omitempty"`
+	Note string `json:"note"`
 }
 
 // Result is a whole comparison.
@@ -135,8 +135,8 @@ type Result struct {
 	// Rows are the aggregate's rows, then each common entry's, sorted by label.
 	Rows []Row `json:"rows"`
 	// OnlyInBaseline and OnlyInRun list entries found in one run only.
-	OnlyInBaseline []string `json:"only_in_baseline,omitempty"`
-	OnlyInRun      []string `json:"only_in_run,omitempty"`
+	OnlyInBaseline []string `json:"only_in_baseline"`
+	OnlyInRun      []string `json:"only_in_run"`
 }
 
 // Regressions are the rows that regressed.

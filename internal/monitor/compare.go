@@ -15,11 +15,17 @@ type ClientEntry struct {
 
 // Row pairs a server route with the client entries that hit it.
 type Row struct {
-	Method, Route, ClientName             string
-	ServerRequests                        float64
-	ClientRequests                        int64
-	ServerP50, ServerP95, ServerP99       Quantile
-	ClientP50MS, ClientP95MS, ClientP99MS float64
+	Method         string   `json:"method"`
+	Route          string   `json:"route"`
+	ClientName     string   `json:"client_name"`
+	ServerRequests float64  `json:"server_requests"`
+	ClientRequests int64    `json:"client_requests"`
+	ServerP50      Quantile `json:"server_p50"`
+	ServerP95      Quantile `json:"server_p95"`
+	ServerP99      Quantile `json:"server_p99"`
+	ClientP50MS    float64  `json:"client_p50_ms"`
+	ClientP95MS    float64  `json:"client_p95_ms"`
+	ClientP99MS    float64  `json:"client_p99_ms"`
 }
 
 // Compare matches client entries to server routes. A client name such as

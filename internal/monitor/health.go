@@ -27,19 +27,20 @@ const (
 
 // Transition is one change of a probe's status (or the first observation).
 type Transition struct {
-	Time       time.Time
-	Probe      string   // "health" or "ready"
-	Status     string   // "healthy", "unhealthy", "ready", "not ready" or "unreachable"
-	HTTPStatus int      // 0 when unreachable
-	Failing    []string // failing checks named in the body, sorted, e.g. ["redis"]
-	Message    string   // the failing checks' messages, the body's error text or the transport error; at most 200 bytes
+	Time       time.Time `json:"time"`
+	Probe      string    `json:"probe"`       // "health" or "ready"
+	Status     string    `json:"status"`      // "healthy", "unhealthy", "ready", "not ready" or "unreachable"
+	HTTPStatus int       `json:"http_status"` // 0 when unreachable
+	Failing    []string  `json:"failing"`     // failing checks named in the body, sorted, e.g. ["redis"]
+	Message    string    `json:"message"`     // the failing checks' messages, the body's error text or the transport error; at most 200 bytes
 }
 
 // Period is an interval during which a probe was unhealthy, not ready or unreachable.
 type Period struct {
-	Probe    string
-	From, To time.Time
-	Status   string
+	Probe  string    `json:"probe"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Status string    `json:"status"`
 }
 
 // probeState is the last observation of a probe.

@@ -77,21 +77,21 @@ func (o Options) normalize() Options {
 
 // Report is what a Monitor observed.
 type Report struct {
+	// Scrapes is the number of successful /metrics scrapes, the first and the final one included.
+	Scrapes int `json:"scrapes"`
+	// HealthPolls is the number of /health and /ready polls made, answered or not.
+	HealthPolls int `json:"health_polls"`
 	// Transitions is the health timeline: the first observation of each probe
 	// and every change of its status (or of its failing checks), in time order.
-	Transitions []Transition
+	Transitions []Transition `json:"transitions"`
+	// Periods are the unhealthy, not-ready and unreachable intervals up to Stop.
+	Periods []Period `json:"periods"`
 	// Endpoints are the server-side figures of the run per (method, route),
 	// sorted by route then method; empty when no scrape succeeded.
-	Endpoints []Endpoint
-	// Scrapes is the number of successful /metrics scrapes, the first and the final one included.
-	Scrapes int
-	// HealthPolls is the number of /health and /ready polls made, answered or not.
-	HealthPolls int
+	Endpoints []Endpoint `json:"endpoints"`
 	// Notes are one-line remarks on what could not be observed, or went odd;
 	// a repeated note is listed once with its count.
-	Notes []string
-	// Periods are the unhealthy, not-ready and unreachable intervals up to Stop.
-	Periods []Period
+	Notes []string `json:"notes"`
 }
 
 // Monitor polls a server until Stop.

@@ -132,8 +132,11 @@ func (l *Lag) Record(late time.Duration) {
 // LagStats summarises a Lag. Percentiles come from the histogram (3 significant
 // figures, reported as the highest value equivalent to the bucket); MaxMS is exact.
 type LagStats struct {
-	Count                      int64
-	P50MS, P90MS, P99MS, MaxMS float64
+	Count int64   `json:"count"`
+	P50MS float64 `json:"p50_ms"`
+	P90MS float64 `json:"p90_ms"`
+	P99MS float64 `json:"p99_ms"`
+	MaxMS float64 `json:"max_ms"`
 }
 
 // Snapshot merges the shards and returns the lag statistics so far. It may run

@@ -28,32 +28,32 @@ const (
 
 // Runtime is what the Go runtime saw between a Sampler's start and stop.
 type Runtime struct {
-	Wall time.Duration // between the two samples
+	Wall time.Duration `json:"wall_s"` // between the two samples
 	// Time runnable goroutines waited for a CPU (/sched/latencies:seconds,
 	// the difference between the two samples). The runtime samples about one
 	// scheduling in eight. P99 is interpolated within the runtime's histogram
 	// bucket (buckets are about 25% wide); Max is the upper edge of the
 	// highest bucket used.
-	SchedLatencyP99MS float64
-	SchedLatencyMaxMS float64
+	SchedLatencyP99MS float64 `json:"sched_latency_p99_ms"`
+	SchedLatencyMaxMS float64 `json:"sched_latency_max_ms"`
 	// Stop-the-world GC pauses (/sched/pauses/total/gc:seconds, falling back to
 	// /gc/pauses:seconds). GCPauseTotalMS is approximate: each pause counts as
 	// the midpoint of its histogram bucket.
-	GCPauseP99MS   float64
-	GCPauseTotalMS float64
-	GCCycles       uint64 // completed GC cycles, forced ones included (/gc/cycles/total:gc-cycles)
+	GCPauseP99MS   float64 `json:"gc_pause_p99_ms"`
+	GCPauseTotalMS float64 `json:"gc_pause_total_ms"`
+	GCCycles       uint64  `json:"gc_cycles"` // completed GC cycles, forced ones included (/gc/cycles/total:gc-cycles)
 	// CPUUtilPct is the process's CPU use as a percentage of GOMAXPROCS CPUs
 	// over the run; see CPUSource for how it was measured. It can exceed 100
 	// a little: threads in system calls run without a P.
-	CPUUtilPct float64
-	CPUSource  string // CPUSourceRusage, CPUSourceMetrics or "" when unmeasured
-	GOMAXPROCS int    // at Stop
-	Goroutines int    // live goroutines at Stop (/sched/goroutines:goroutines)
+	CPUUtilPct float64 `json:"cpu_util_pct"`
+	CPUSource  string  `json:"cpu_source"` // CPUSourceRusage, CPUSourceMetrics or "" when unmeasured
+	GOMAXPROCS int     `json:"gomaxprocs"` // at Stop
+	Goroutines int     `json:"goroutines"` // live goroutines at Stop (/sched/goroutines:goroutines)
 	// Host is what the Sampler's sentinel timer and the OS saw of the host:
 	// the pauses in which the process was not run, and the CPU it was denied.
-	Host Host
+	Host Host `json:"host"`
 	// Notes says which figures could not be measured, and why.
-	Notes []string
+	Notes []string `json:"notes"`
 }
 
 // Sampler measures the Go runtime over an interval: StartSampler takes the

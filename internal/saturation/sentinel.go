@@ -54,48 +54,49 @@ const (
 // CPUs are idle, and a runnable thread the OS leaves waiting is the host's
 // choice. Pauses that overlap are merged.
 type Pause struct {
-	Start  time.Time     // when the sentinel's timer was due, or the thread's wait began
-	Offset time.Duration // Start from the Sampler's start: when in the run
-	Length time.Duration
-	CPUPct float64 // the process's CPU use in the period, % of GOMAXPROCS
+	Start  time.Time     `json:"start"`    // when the sentinel's timer was due, or the thread's wait began
+	Offset time.Duration `json:"offset_s"` // Start from the Sampler's start: when in the run
+	Length time.Duration `json:"length_s"`
+	CPUPct float64       `json:"cpu_pct"` // the process's CPU use in the period, % of GOMAXPROCS
 	// Thread: only a thread's run-queue wait shows this pause (the sentinel
-	// was not late, its thread was not the one kept waiting).
-	Thread bool
+	// was not late, its thread was not the one kept waiting). Run files do
+	// not keep it.
+	Thread bool `json:"-"`
 	// BusyPct is no longer measured and is always -1: the CPU use plus the
 	// OS run-queue wait did not tell a busy generator from one whose threads
 	// the host holds. Deprecated: kept for run files that carry it.
-	BusyPct float64
+	BusyPct float64 `json:"busy_pct"`
 }
 
 // Host is what the sentinel saw over a Sampler's interval, and what the OS
 // says about CPU the process did not get.
 type Host struct {
-	Period time.Duration // the sentinel's; 0 when no sentinel ran
-	Ticks  int64         // sentinel wake-ups
+	Period time.Duration `json:"period_s"` // the sentinel's; 0 when no sentinel ran
+	Ticks  int64         `json:"ticks"`    // sentinel wake-ups
 	// Pauses are the host pauses, in time order (at most maxPauses of them;
 	// PausesDropped counts the rest).
-	Pauses        []Pause
-	PausesDropped int64
+	Pauses        []Pause `json:"pauses"`
+	PausesDropped int64   `json:"pauses_dropped"`
 	// Busy stalls: the sentinel woke StallMin or more late in a busy period:
 	// the generator's own lateness.
-	BusyStalls   int64
-	BusyStallMax time.Duration
+	BusyStalls   int64         `json:"busy_stalls"`
+	BusyStallMax time.Duration `json:"busy_stall_max_s"`
 	// SchedLatency*OwnMS: the scheduler latency (see Runtime) without what the
 	// runtime recorded in the sentinel periods that saw a host pause end and
 	// in the period after each: goroutines readied in a pause, or queued
 	// behind a held thread, wait for the host, not for the generator. Zero
 	// without a sentinel.
-	SchedLatencyOwnP99MS float64
-	SchedLatencyOwnMaxMS float64
+	SchedLatencyOwnP99MS float64 `json:"sched_latency_own_p99_ms"`
+	SchedLatencyOwnMaxMS float64 `json:"sched_latency_own_max_ms"`
 	// StealMS is the CPU time the hypervisor gave to others, summed over all
 	// CPUs (/proc/stat "steal"), over the interval; StealOK says it was read.
-	StealMS float64
-	StealOK bool
+	StealMS float64 `json:"steal_ms"`
+	StealOK bool    `json:"steal_ok"`
 	// RunQueueMS is the time the process's threads waited, runnable, for a
 	// CPU in the OS run queue (/proc/self/task/*/schedstat) over the interval,
 	// summed over the threads; RunQueueOK says it was read.
-	RunQueueMS float64
-	RunQueueOK bool
+	RunQueueMS float64 `json:"run_queue_ms"`
+	RunQueueOK bool    `json:"run_queue_ok"`
 }
 
 // PauseTotal is the summed length of the host pauses kept.

@@ -53,23 +53,23 @@ type Key struct {
 
 // Entry is the statistics of one (method, name) pair, or of the aggregate.
 type Entry struct {
-	Method       string
-	Name         string
-	Requests     int64
-	Failures     int64
-	SumMicros    int64 // exact sum of service times
-	MinMicros    int64 // exact minimum service time; 0 when there are no requests
-	MaxMicros    int64 // exact maximum service time
-	ContentBytes int64
+	Method       string `json:"method"`
+	Name         string `json:"name"`
+	Requests     int64  `json:"requests"`
+	Failures     int64  `json:"failures"`
+	SumMicros    int64  `json:"sum_us"` // exact sum of service times
+	MinMicros    int64  `json:"min_us"` // exact minimum service time; 0 when there are no requests
+	MaxMicros    int64  `json:"max_us"` // exact maximum service time
+	ContentBytes int64  `json:"content_bytes"`
 	// Service holds service times (sent → last byte) in microseconds.
-	Service *hdrhistogram.Histogram
+	Service *hdrhistogram.Histogram `json:"service_hist"`
 	// Response holds response times from the intended start in microseconds.
 	// While recording it stays nil as long as every response time equals its
 	// service time (no schedule ran late), which saves a histogram write per result.
-	Response *hdrhistogram.Histogram
+	Response *hdrhistogram.Histogram `json:"response_hist,omitempty"`
 	// Series is the entry's own time series, kept when the Recorder was made
 	// WithEntryHistory (Locust's --csv-full-history).
-	Series []Point
+	Series []Point `json:"series"`
 }
 
 // NewHistogram returns an empty histogram with the package's bounds.
@@ -220,19 +220,19 @@ func quantileMS(h *hdrhistogram.Histogram, q float64) float64 {
 
 // Failure is one group of failed requests with the same method, name and error.
 type Failure struct {
-	Method      string
-	Name        string
-	Error       string
-	Occurrences int64
-	FirstSeen   time.Time
-	LastSeen    time.Time
+	Method      string    `json:"method"`
+	Name        string    `json:"name"`
+	Error       string    `json:"error"`
+	Occurrences int64     `json:"occurrences"`
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
 }
 
 // Exception is a harness-side error (a task that panicked, a hook that failed).
 type Exception struct {
-	Message   string
-	Traceback string
-	Count     int64
+	Message   string `json:"message"`
+	Traceback string `json:"traceback"`
+	Count     int64  `json:"count"`
 }
 
 // Snapshot is the state of a run's statistics at one moment.
@@ -241,17 +241,17 @@ type Snapshot struct {
 	// Recorder.ResetStats, the reset. Entries, Total, Failures, Exceptions and
 	// the rates over Duration cover Start to End; Series covers the whole run,
 	// so points before a reset are timed before Start.
-	Start time.Time
-	End   time.Time
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 	// ResetAt is when Recorder.ResetStats last cleared the statistics (equal
-	// to Start then); zero when they never were.
-	ResetAt    time.Time
-	Users      int     // running at End
-	Entries    []Entry // sorted by name, then method
-	Total      Entry   // the aggregate, Name "Aggregated"
-	Failures   []Failure
-	Exceptions []Exception
-	Series     []Point // the aggregate's time series
+	// to Start then); zero when they never were. Run files do not keep it.
+	ResetAt    time.Time   `json:"-"`
+	Users      int         `json:"users"`   // running at End
+	Entries    []Entry     `json:"entries"` // sorted by name, then method
+	Total      Entry       `json:"total"`   // the aggregate, Name "Aggregated"
+	Failures   []Failure   `json:"failures"`
+	Exceptions []Exception `json:"exceptions"`
+	Series     []Point     `json:"series"` // the aggregate's time series
 }
 
 // Duration is the time covered by the snapshot.

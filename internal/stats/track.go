@@ -18,29 +18,29 @@ const RecentWindow = 10 // intervals
 // Point is one interval (a second by default) of a time series, of the
 // aggregate or of one entry.
 type Point struct {
-	Time     time.Time // end of the interval
-	Users    int
-	Requests int64 // requests that completed in this interval
-	Failures int64
-	RPS      float64
-	FailPS   float64
+	Time     time.Time `json:"time"` // end of the interval
+	Users    int       `json:"users"`
+	Requests int64     `json:"requests"` // requests that completed in this interval
+	Failures int64     `json:"failures"`
+	RPS      float64   `json:"rps"`
+	FailPS   float64   `json:"fail_ps"`
 	// Service-time percentiles of this interval alone.
-	P50MS float64
-	P95MS float64
+	P50MS float64 `json:"p50_ms"`
+	P95MS float64 `json:"p95_ms"`
 	// Intended-start response-time percentiles of this interval alone.
-	RespP50MS float64
-	RespP95MS float64
+	RespP50MS float64 `json:"resp_p50_ms"`
+	RespP95MS float64 `json:"resp_p95_ms"`
 	// RecentMS are service-time percentiles at Percentiles over the last
 	// RecentWindow intervals, what Locust's history calls current percentiles.
-	RecentMS [NumPercentiles]float64
+	RecentMS [NumPercentiles]float64 `json:"recent_ms"`
 	// Cumulative figures from the start of the run to the end of this interval.
-	TotalRequests int64
-	TotalFailures int64
-	TotalMedianMS float64
-	TotalAvgMS    float64
-	TotalMinMS    float64
-	TotalMaxMS    float64
-	TotalAvgBytes float64
+	TotalRequests int64   `json:"total_requests"`
+	TotalFailures int64   `json:"total_failures"`
+	TotalMedianMS float64 `json:"total_median_ms"`
+	TotalAvgMS    float64 `json:"total_avg_ms"`
+	TotalMinMS    float64 `json:"total_min_ms"`
+	TotalMaxMS    float64 `json:"total_max_ms"`
+	TotalAvgBytes float64 `json:"total_avg_bytes"`
 }
 
 // track builds the time series of one entry or of the aggregate.

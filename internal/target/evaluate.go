@@ -26,22 +26,22 @@ type Gate struct {
 // Check is one graded metric of the aggregate or of one endpoint.
 type Check struct {
 	// Endpoint is the stats entry name, or "" for the aggregate.
-	Endpoint string
+	Endpoint string `json:"endpoint"`
 	// Metric is the metric name, e.g. "p95_ms".
-	Metric string
+	Metric string `json:"metric"`
 	// Value is the measured value in the metric's unit.
-	Value float64
+	Value float64 `json:"value"`
 	// Grade is the value's grade (GradePoor for a value that cannot be graded).
-	Grade Grade
+	Grade Grade `json:"grade"`
 	// Bounds are the bounds the value was graded against.
-	Bounds Bounds
+	Bounds Bounds `json:"bounds"`
 	// Gated says whether the gate covers this metric.
-	Gated bool
+	Gated bool `json:"gated"`
 	// Pass is false for a gated check worse than the gate's grade, a value that
 	// cannot be graded (NaN, negative) and a gate the table cannot apply.
-	Pass bool
+	Pass bool `json:"pass"`
 	// Message describes the check in one line, for printing and for failures.
-	Message string
+	Message string `json:"message"`
 }
 
 // Evaluate grades every metric present in both the values and the table:
@@ -191,13 +191,14 @@ func requirement(d metricDef, b Bounds, g Grade) string {
 // AlertResult is the outcome of one enabled alert.
 type AlertResult struct {
 	// Name is the alert's field name in the table file, e.g. "max_avg_ms".
-	Name string
+	Name string `json:"name"`
 	// Value is the measured value; Limit is the configured limit.
-	Value, Limit float64
+	Value float64 `json:"value"`
+	Limit float64 `json:"limit"`
 	// Fired is true when Value exceeds Limit, or cannot be compared (NaN, negative).
-	Fired bool
+	Fired bool `json:"fired"`
 	// Message describes the result in one line.
-	Message string
+	Message string `json:"message"`
 }
 
 // CheckAlerts checks the aggregate failure rate (percent) and average response
