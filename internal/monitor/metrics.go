@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -31,28 +30,33 @@ const (
 // largest finite bucket bound) and Bounded is false. All zero when the
 // histogram saw no request during the run.
 type Quantile struct {
-	MS, LowerMS, UpperMS float64
-	Bounded              bool
+	MS      float64 `json:"MS"`
+	LowerMS float64 `json:"LowerMS"`
+	UpperMS float64 `json:"UpperMS"`
+	Bounded bool    `json:"Bounded"`
 }
 
 // Endpoint is the server's view of one (method, route) over the run.
 type Endpoint struct {
-	Method, Route string
+	Method string `json:"method"`
+	Route  string `json:"route"`
 	// Requests counts the requests of the run (api_requests_total, or the
 	// histogram's count when the counter is missing), the monitor's own polls
 	// subtracted.
-	Requests float64
+	Requests float64 `json:"requests"`
 	// Statuses is the status mix (status → count), polls subtracted; zero
 	// counts are left out.
-	Statuses map[string]float64
+	Statuses map[string]float64 `json:"statuses"`
 	// P50, P95 and P99 are from api_request_duration_seconds, its series
 	// summed over status; they do include the monitor's own polls, whose
 	// bucket is unknown. All zero when Requests is 0 (a route only the
 	// monitor polled).
-	P50, P95, P99 Quantile
+	P50 Quantile `json:"p50"`
+	P95 Quantile `json:"p95"`
+	P99 Quantile `json:"p99"`
 	// Polls is how many of the server's requests on this route were the
 	// monitor's own (health polls, scrapes), already subtracted from Requests.
-	Polls float64
+	Polls float64 `json:"polls"`
 }
 
 // counterKey is one counter as tracked: the api_requests_total series of an
@@ -523,34 +527,4 @@ func (s *metricsState) finalNotes(nb *noteBook, path string) {
 	for _, r := range s.resets {
 		nb.add(r)
 	}
-}
-
-// quantileJSON is Quantile with an infinite upper bound written as null,
-// which encoding/json cannot otherwise encode.
-type quantileJSON struct {
-	MS, LowerMS float64
-	UpperMS     *float64
-	Bounded     bool
-}
-
-// MarshalJSON writes UpperMS as null when it is +Inf.
-func (q Quantile) MarshalJSON() ([]byte, error) {
-	j := quantileJSON{MS: q.MS, LowerMS: q.LowerMS, Bounded: q.Bounded}
-	if !math.IsInf(q.UpperMS, 0) && !math.IsNaN(q.UpperMS) {
-		j.UpperMS = &q.UpperMS
-	}
-	return json.Marshal(j)
-}
-
-// UnmarshalJSON reads what MarshalJSON writes: a null UpperMS is +Inf.
-func (q *Quantile) UnmarshalJSON(b []byte) error {
-	var j quantileJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	*q = Quantile{MS: j.MS, LowerMS: j.LowerMS, UpperMS: math.Inf(1), Bounded: j.Bounded}
-	if j.UpperMS != nil {
-		q.UpperMS = *j.UpperMS
-	}
-	return nil
 }

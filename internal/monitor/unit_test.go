@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -190,16 +189,6 @@ func TestPeriods(t *testing.T) {
 		{Probe: "health", From: at(3), To: at(5), Status: "unreachable"},
 		{Probe: "health", From: at(6), To: at(10), Status: "unhealthy"},
 	}, Periods(ts, at(10)))
-}
-
-func TestQuantileJSON(t *testing.T) {
-	in := []Quantile{{MS: 25, LowerMS: 25, UpperMS: math.Inf(1)}, {MS: 7, LowerMS: 5, UpperMS: 10, Bounded: true}}
-	b, err := json.Marshal(in)
-	require.NoError(t, err)
-	assert.JSONEq(t, `[{"MS":25,"LowerMS":25,"UpperMS":null,"Bounded":false},{"MS":7,"LowerMS":5,"UpperMS":10,"Bounded":true}]`, string(b))
-	var out []Quantile
-	require.NoError(t, json.Unmarshal(b, &out))
-	assert.Equal(t, in, out)
 }
 
 func TestNoteBook(t *testing.T) {

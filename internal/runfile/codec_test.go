@@ -444,6 +444,7 @@ func TestEncodeNonFinite(t *testing.T) {
 	run.Stats.Series[0].RPS = inf
 	run.Stats.Series[0].RecentMS[3] = nan
 	run.Baseline.Rows[0].ChangePct = inf
+	run.Server.Report.Endpoints[0].P50.MS = nan // one rule for every float, a server quantile's too
 	data := encode(t, run)
 	for _, want := range []string{`"spawn_rate": null`, `"value": null`, `"poor": null`, `"rps": null`, `"change_pct": null`} {
 		require.Contains(t, string(data), want)
@@ -452,23 +453,24 @@ func TestEncodeNonFinite(t *testing.T) {
 	for name, v := range map[string]float64{
 		"spawn_rate": got.Meta.SpawnRate, "check value": got.Checks[0].Value, "poor": got.Checks[0].Bounds.Poor,
 		"alert value": got.Alerts[0].Value, "rps": got.Stats.Series[0].RPS, "recent": got.Stats.Series[0].RecentMS[3],
-		"change_pct": got.Baseline.Rows[0].ChangePct,
+		"change_pct": got.Baseline.Rows[0].ChangePct, "server p50": got.Server.Report.Endpoints[0].P50.MS,
 	} {
 		if !math.IsNaN(v) {
 			t.Errorf("%s = %v, want NaN from null", name, v)
 		}
 	}
+	// The unbounded bucket's upper edge is +Inf again.
+	require.True(t, math.IsInf(got.Server.Report.Endpoints[0].P99.UpperMS, 1))
 	require.Equal(t, string(data), string(encode(t, got)))
 }
 
 func TestDurationSeconds(t *testing.T) {
 	for _, d := range []time.Duration{0, 1, 999_999_999, time.Second, 90*time.Second + 500*time.Millisecond,
 		time.Duration(math.MaxInt64), -time.Duration(math.MaxInt64), time.Duration(math.MinInt64), 1234567890123456789} {
-		b, err := seconds(d).MarshalJSON()
-		require.NoError(t, err)
-		var got seconds
-		require.NoError(t, got.UnmarshalJSON(b), "%s", b)
-		require.Equal(t, d, time.Duration(got), "%s", b)
+		b := formatSeconds(d)
+		got, ok := parseSeconds(string(b))
+		require.True(t, ok, "%s", b)
+		require.Equal(t, d, got, "%s", b)
 		f, err := strconv.ParseFloat(string(b), 64)
 		require.NoError(t, err)
 		require.InDelta(t, d.Seconds(), f, math.Abs(d.Seconds())*1e-15)
@@ -607,9 +609,9 @@ func hist(t testing.TB, h *hdrhistogram.Histogram, values ...int64) string {
 	for _, v := range values {
 		require.NoError(t, h.RecordValue(v))
 	}
-	s, err := encodeHist(h)
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 	require.NoError(t, err)
-	return s
+	return string(b)
 }
 
 // withLimits runs f with lowered decode limits.
@@ -644,9 +646,9 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "version zero", edit: setTo("version", 0), want: []string{"version: version 0 is not a valid version"}},
 		{name: "version fraction", edit: setTo("version", json.Number("1.5")), want: []string{"version: 1.5 is not an integer"}},
 		{name: "too large", limit: func(l *decodeLimits) { l.fileBytes = 1000 }, raw: goldenJSON(), want: []string{"run file: larger than the 1000-byte limit"}},
-		{name: "wrong type", edit: setTo("stats.entries.0.requests", "ten"), want: []string{"run file: stats.entries.requests: got string, want an integer (line "}},
-		{name: "wrong float type", edit: setTo("stats.series.0.rps", "fast"), want: []string{"run file: stats.series.rps: got string, want a number or null"}},
-		{name: "float out of range", raw: nil, edit: setTo("checks.0.value", json.Number("1e400")), want: []string{"run file: checks.value: got number 1e400, want a number or null"}},
+		{name: "wrong type", edit: setTo("stats.entries.0.requests", "ten"), want: []string{"run file: stats.entries[0].requests: got string, want an integer (line "}},
+		{name: "wrong float type", edit: setTo("stats.series.0.rps", "fast"), want: []string{"run file: stats.series[0].rps: got string, want a number or null (line "}},
+		{name: "float out of range", raw: nil, edit: setTo("checks.0.value", json.Number("1e400")), want: []string{"run file: checks[0].value: got number 1e400, want a number or null (line "}},
 		{name: "negative requests", edit: setTo("stats.entries.0.requests", -1), want: []string{"run file: stats.entries[0].requests: -1 is negative"}},
 		{name: "negative content", edit: setTo("stats.entries.1.content_bytes", -5), want: []string{"run file: stats.entries[1].content_bytes: -5 is negative"}},
 		{name: "failures over requests", edit: setTo("stats.entries.0.failures", 3), want: []string{"run file: stats.entries[0].failures: 3 failures but 2 requests"}},

@@ -70,9 +70,13 @@ func goldenFiles() map[string]Run {
 	return map[string]Run{"run": goldenRun(), "edge": edgeRun(), "zero": {}}
 }
 
-// TestGoldenFiles: Encode writes these runs exactly as the golden files hold them.
+// TestGoldenFiles: Encode writes these runs exactly as the golden files hold
+// them (the golden run's is TestGolden's).
 func TestGoldenFiles(t *testing.T) {
 	for name, run := range goldenFiles() {
+		if name == "run" {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name+".golden.json")
 			data := encode(t, run)

@@ -7,9 +7,12 @@
 //
 // Encode writes a Run as one JSON object, indented by two spaces and ending in
 // a newline; the same Run always gives the same bytes. Decode reads it back.
-// Every key below is always written, in this order, except an entry's
-// response_hist (see below); a list with no elements is written as [] (Decode
-// returns nil for it).
+// The keys are the json tags of Run and of the types it holds (package stats,
+// target, compare, saturation and monitor types), encoded and decoded by
+// encoding/json/v2's rules (github.com/go-json-experiment/json). Every key
+// below is always written, in this order, except an entry's response_hist
+// (see below); a list with no elements is written as [], a map with none as
+// {} (Decode returns nil for both).
 //
 // Conventions:
 //   - Times are RFC 3339 strings with nanoseconds and the writer's UTC offset,
@@ -25,7 +28,11 @@
 //     languages with 53-bit numbers should parse them as 64-bit integers.
 //   - NaN and ±Inf cannot be written in JSON: every float is written as null
 //     when it is not finite, and null reads back as NaN. (A value can be NaN in
-//     theory, e.g. checks[].value of an ungradable metric.)
+//     theory, e.g. checks[].value of an ungradable metric.) The one exception
+//     on reading: a server quantile's UpperMS, null for the unbounded bucket,
+//     reads back as +Inf, as package monitor defines it.
+//   - Strings are UTF-8; Encode writes a string that is not as if each
+//     invalid byte were U+FFFD, and Decode reads such bytes as U+FFFD.
 //   - Histograms are HdrHistogram's V2 compressed encoding in standard base64,
 //     as hdrhistogram-go's Histogram.Encode(V2CompressedEncodingCookieBase) and
 //     Java's encodeIntoCompressedByteBuffer write it (a string starting "HISTF"),
@@ -43,6 +50,8 @@
 //	alerts    the alert limits checked
 //	verdict   whether the run passed, and why not
 //	baseline  the comparison with a baseline run, null without one
+//	generator how the load was generated and whether the generator kept up
+//	server    the server's own view of the run, null when it was not watched
 //
 // meta (Meta):
 //
@@ -52,7 +61,6 @@
 //	users          users asked for
 //	spawn_rate     users started per second
 //	duration_s     run time asked for, seconds (0: no limit)
-//	duration       the same as a Go duration string, e.g. "1m30.5s"; informative only, Decode reads duration_s
 //	start, end     first spawn and stop (times)
 //	classes        user classes that ran (strings)
 //	seed           random seed (unsigned 64-bit integer)
@@ -64,6 +72,7 @@
 //	start_late_s   how late the process began after -start-at, seconds
 //	cancelled_in_flight  requests a stop request (Ctrl-C, the UI's Stop) cut short: interrupted, counted neither as requests nor as failures
 //	gate, min_grade      the gated metrics and the lowest passing grade
+//	duration       duration_s as a Go duration string, e.g. "1m30.5s"; informative only, Decode reads duration_s
 //
 // stats (stats.Snapshot):
 //
@@ -148,6 +157,36 @@
 //	                  regressed, note ("" or why a row is ungated or regressed)
 //	only_in_baseline  entry labels found in the baseline only
 //	only_in_run       entry labels found in this run only
+//
+// generator (Generator):
+//
+//	model, rate, max_inflight   the load model ("users" or "arrivals"), the open model's rate (iterations/s) and cap
+//	shape, clock                the load shape and its stages; the clock latency targets were graded on
+//	arrivals, iterations, dropped  the open model's iterations: due, started, dropped at the cap
+//	lag                         how late tasks started (saturation.LagStats): count, p50_ms, p90_ms, p99_ms, max_ms
+//	runtime                     the Go runtime over the run (saturation.Runtime): wall_s,
+//	                            sched_latency_p99_ms, sched_latency_max_ms, gc_pause_p99_ms,
+//	                            gc_pause_total_ms, gc_cycles, cpu_util_pct, cpu_source, gomaxprocs,
+//	                            goroutines, host, notes
+//	runtime.host                what the sentinel and the OS saw (saturation.Host): period_s, ticks,
+//	                            pauses (start, offset_s, length_s, cpu_pct, busy_pct), pauses_dropped,
+//	                            busy_stalls, busy_stall_max_s, sched_latency_own_p99_ms,
+//	                            sched_latency_own_max_ms, steal_ms, steal_ok, run_queue_ms, run_queue_ok
+//	saturated, reasons, notes, advice  the saturation verdict, each tripped threshold, checks not made, what to change
+//
+// server (Server, with monitor.Report's keys beside the poll periods):
+//
+//	health_every_s, metrics_every_s  poll and scrape periods, seconds; negative: off
+//	scrapes, health_polls   successful /metrics scrapes; /health and /ready polls made
+//	transitions             the health timeline: time, probe, status, http_status, failing, message
+//	periods                 unhealthy, not-ready and unreachable intervals: probe, from, to, status
+//	endpoints               per (method, route): method, route, requests, statuses (status → count),
+//	                        p50, p95, p99 ({"MS", "LowerMS", "UpperMS", "Bounded"}: the quantile and
+//	                        its bucket; UpperMS null for the unbounded one), polls (the monitor's own)
+//	notes                   what could not be observed
+//	rows                    server routes beside client entries: method, route, client_name,
+//	                        server_requests, client_requests, server_p50, server_p95, server_p99,
+//	                        client_p50_ms, client_p95_ms, client_p99_ms
 //
 // # Reading untrusted files
 //
