@@ -131,7 +131,6 @@ func (b *syncBuffer) waitForText(timeout time.Duration, text string) (string, bo
 	return b.waitFor(timeout, func(out string) bool { return strings.Contains(out, text) })
 }
 
-
 func TestRunInProcess(t *testing.T) {
 	t.Parallel()
 	res, out, err := runArgs(t, t.Context(), xagentScenario(), "-seed", "7")
